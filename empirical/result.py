@@ -36,6 +36,7 @@ class SolveResult:
     nodes, lps : search size (branch-and-bound nodes, LP / node tests).
     decision : True if solved in decision mode (stop once ``k* >= n`` or ``k* < n`` is known).
     info : solver-specific extras (JSON-serialisable).
+    proof : for injective answers of solvers that record one, the checkable proof (see issue 4).
     """
 
     n: int
@@ -52,6 +53,8 @@ class SolveResult:
     lps: int = 0
     decision: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    #: optional machine-checkable proof object of an injective answer (solver-specific, not in to_dict)
+    proof: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -70,6 +73,7 @@ class SolveResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the witness as a list of floats)."""
         d = asdict(self)
+        d.pop("proof", None)
         d["witness"] = None if self.witness is None else [float(x) for x in self.witness]
         d["alpha"] = self.alpha
         return d
