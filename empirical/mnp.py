@@ -1,0 +1,326 @@
+"""Wolfe's minimum-norm-point algorithm: the node test of the exact oracle (numba).
+
+Math.  For unit vectors ``p_1..p_k`` in ``R^n`` (the sign-adjusted normalised rows of a search
+node: ``p_i = a_i/||a_i||`` for a row required ``<= 0``, ``-a_i/||a_i||`` for a row required ``> 0``)
+Gordan's alternative says: the open cone ``{u : <p_i,u> < 0 for all i}`` is non-empty iff
+``0 ∉ conv{p_i}``.  Wolfe's algorithm (Math. Programming 11, 1976) computes the point ``x*`` of
+``conv{p_i}`` nearest to the origin through a sequence of *corrals* (affinely independent subsets
+whose affine minimiser lies in their relative interior):
+
+* ``x* ≠ 0``: ``<p_i, x*> >= ||x*||^2 > 0`` for every ``i``, so ``u = -x*/||x*||`` is the
+  max-margin interior point of the cone (margin ``min_i -<p_i,u> = ||x*||``): a witness.
+* ``x* = 0``: in general position the final corral has exactly ``n+1`` points with barycentric
+  weights ``λ > 0`` and rank ``n``: a minimal infeasible subsystem; ``Σ λ_i p_i = 0`` with all
+  ``λ_i > 0`` and rank ``n`` shows that no ``u ≠ 0`` has ``<p_i,u> <= 0`` for all ``i`` (closed
+  sense), so at least one of the rows must be positive.
+* a final corral with fewer than ``n+1`` points and ``||x*|| ≈ 0`` means the rows are not in
+  general position (or the cell is thinner than the tolerances): status ``DEGENERATE``.
+
+Implementation: the affine minimiser of a corral ``S`` solves ``(11^T + G) v = 1``, ``α = v/Σv``
+(Wolfe's form; ``G`` the Gram matrix of ``S``, read from the precomputed ``BB = B B^T``), with a
+Cholesky factor extended by one row when a point enters and rebuilt when points leave.  The
+iterate ``x = Σ α_i p_i`` is formed explicitly in ``R^n`` (not from ``G``) so that its norm is
+accurate to ``~1e-16`` absolute.  An infeasible verdict is re-derived by an LU solve of
+``[P^T; 1^T] λ = e_{n+1}`` and needs every ``λ_i > BARY_TOL``.
+
+Tolerances (rows have unit norm, so all are absolute):
+
+* ``DROP_TOL = 1e-13``: a corral weight at or below it leaves the corral.
+* ``FEAS_TOL = 1e-12``: a witness needs ``min_i <p_i, x> > FEAS_TOL·||x||``, i.e. the unit witness
+  ``u = -x/||x||`` has margin ``min_i -<p_i,u>`` above 1e-12 (the rounding error of these dot
+  products is below ``n·2^-52 ≈ 4e-15`` for ``n <= 18``).
+* ``BARY_TOL = 1e-12``: an infeasible verdict needs all barycentric weights above it.
+* ``rho``: major-cycle stop ``min_i <p_i,x> >= (1-rho)||x||^2`` (``rho`` is a quality knob: the
+  witness margin is then within a factor ``1-rho`` of the maximum).
+
+Start from a warm corral (e.g. the parent node's) by passing it in ``cor[:ncor]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+FEASIBLE = 0
+INFEASIBLE = 1
+DEGENERATE = 2
+
+DROP_TOL = 1e-13
+FEAS_TOL = 1e-12
+BARY_TOL = 1e-12
+
+
+@njit(cache=True, inline="always")
+def _g(BB, s, i, j):
+    return s[i] * s[j] * BB[i, j]
+
+
+@njit(cache=True)
+def _chol_build(L, cor, ncor, s, BB):
+    """Cholesky factor of M = 11^T + G over the corral; False if not positive definite."""
+    for a in range(ncor):
+        ia = cor[a]
+        for b in range(a + 1):
+            ib = cor[b]
+            acc = 1.0 + _g(BB, s, ia, ib)
+            for k in range(b):
+                acc -= L[a, k] * L[b, k]
+            if a == b:
+                if acc <= 1e-24:
+                    return False
+                L[a, a] = np.sqrt(acc)
+            else:
+                L[a, b] = acc / L[b, b]
+    return True
+
+
+@njit(cache=True)
+def _chol_append(L, cor, ncor, j, s, BB):
+    """Append point j as row ncor of the factor; False if (numerically) affinely dependent."""
+    for b in range(ncor):
+        acc = 1.0 + _g(BB, s, j, cor[b])
+        for k in range(b):
+            acc -= L[ncor, k] * L[b, k]
+        L[ncor, b] = acc / L[b, b]
+    acc = 1.0 + _g(BB, s, j, j)
+    for k in range(ncor):
+        acc -= L[ncor, k] * L[ncor, k]
+    if acc <= 1e-24:
+        return False
+    L[ncor, ncor] = np.sqrt(acc)
+    return True
+
+
+@njit(cache=True)
+def _affine_min(L, ncor, alpha, tmp):
+    """alpha = M^{-1} 1 / (1^T M^{-1} 1) from the Cholesky factor L."""
+    for a in range(ncor):
+        acc = 1.0
+        for k in range(a):
+            acc -= L[a, k] * tmp[k]
+        tmp[a] = acc / L[a, a]
+    for a in range(ncor - 1, -1, -1):
+        acc = tmp[a]
+        for k in range(a + 1, ncor):
+            acc -= L[k, a] * alpha[k]
+        alpha[a] = acc / L[a, a]
+    tot = 0.0
+    for a in range(ncor):
+        tot += alpha[a]
+    for a in range(ncor):
+        alpha[a] /= tot
+
+
+@njit(cache=True)
+def _form_x(B, s, cor, ncor, w, x):
+    n = B.shape[1]
+    for k in range(n):
+        x[k] = 0.0
+    for a in range(ncor):
+        i = cor[a]
+        c = w[a] * s[i]
+        for k in range(n):
+            x[k] += c * B[i, k]
+
+
+@njit(cache=True)
+def _minor(B, s, BB, cor, ncor, w, L, alpha, tmp):
+    """Wolfe's minor cycle: move to the affine minimiser, dropping points; returns new ncor.
+
+    Returns -1 if the factor cannot be rebuilt (numerical affine dependence).
+    """
+    while True:
+        _affine_min(L, ncor, alpha, tmp)
+        ok = True
+        for a in range(ncor):
+            if alpha[a] <= DROP_TOL:
+                ok = False
+                break
+        if ok:
+            for a in range(ncor):
+                w[a] = alpha[a]
+            return ncor
+        theta = 1.0
+        for a in range(ncor):
+            if alpha[a] <= DROP_TOL:
+                den = w[a] - alpha[a]
+                th = w[a] / den if den > 0.0 else 0.0
+                if th < theta:
+                    theta = th
+        tot = 0.0
+        for a in range(ncor):
+            w[a] = theta * alpha[a] + (1.0 - theta) * w[a]
+            if w[a] < 0.0:
+                w[a] = 0.0
+        # drop the smallest weight and every weight at or below the drop tolerance
+        amin = 0
+        for a in range(1, ncor):
+            if w[a] < w[amin]:
+                amin = a
+        k = 0
+        for a in range(ncor):
+            if a == amin or w[a] <= DROP_TOL:
+                continue
+            cor[k] = cor[a]
+            w[k] = w[a]
+            tot += w[a]
+            k += 1
+        if k == 0:
+            return -1
+        for a in range(k):
+            w[a] /= tot
+        ncor = k
+        if not _chol_build(L, cor, ncor, s, BB):
+            return -1
+
+
+@njit(cache=True)
+def _bary_check(B, s, cor, ncor, lam):
+    """Barycentric weights of 0 in the simplex of the n+1 corral points by LU; min weight."""
+    n = B.shape[1]
+    M = np.empty((n + 1, n + 1))
+    rhs = np.zeros(n + 1)
+    for a in range(ncor):
+        i = cor[a]
+        for k in range(n):
+            M[k, a] = s[i] * B[i, k]
+        M[n, a] = 1.0
+    rhs[n] = 1.0
+    sol = np.linalg.solve(M, rhs)
+    mn = np.inf
+    for a in range(ncor):
+        lam[a] = sol[a]
+        if sol[a] < mn:
+            mn = sol[a]
+    return mn
+
+
+@njit(cache=True)
+def mnp(B, s, BB, act, nact, cor, ncor, w, x, rho, stop_feasible, max_iter):
+    """Wolfe's min-norm point of conv{s_i B_i : i in act[:nact]}.
+
+    B : (m, n) unit rows; s : (m,) float signs (+1: row required <= 0, -1: required > 0);
+    BB : B B^T.  cor[:ncor] : warm-start corral (row indices, subset of act; may be 0).
+    On return cor[:ncor'] / w[:ncor'] hold the final corral and its weights, x the min-norm
+    point.  Returns (status, ncor', major iterations).  status FEASIBLE: u = -x is a strict
+    witness (``<p_i,u> < -FEAS_TOL`` for all active i); INFEASIBLE: ncor' = n+1 and w holds the
+    LU-verified barycentric weights (all > BARY_TOL); DEGENERATE: neither could be established
+    (0 in the hull of fewer than n+1 points, a cell thinner than FEAS_TOL, or a numerical stall).
+    ``stop_feasible``: return as soon as x certifies feasibility (cheaper, margin not maximal).
+    """
+    n = B.shape[1]
+    L = np.empty((n + 2, n + 2))
+    alpha = np.empty(n + 2)
+    tmp = np.empty(n + 2)
+    if nact == 0:
+        for k in range(n):
+            x[k] = 0.0
+        return DEGENERATE, 0, 0
+    if ncor == 0 or not _chol_build(L, cor, ncor, s, BB):
+        cor[0] = act[0]
+        ncor = 1
+        _chol_build(L, cor, ncor, s, BB)
+    for a in range(ncor):
+        w[a] = 1.0 / ncor
+    ncor = _minor(B, s, BB, cor, ncor, w, L, alpha, tmp)
+    if ncor < 0:
+        cor[0] = act[0]
+        ncor = 1
+        w[0] = 1.0
+        _chol_build(L, cor, ncor, s, BB)
+    _form_x(B, s, cor, ncor, w, x)
+    it = 0
+    while True:
+        if ncor == n + 1:
+            mn = _bary_check(B, s, cor, ncor, w)
+            if mn > BARY_TOL:
+                return INFEASIBLE, ncor, it
+            return DEGENERATE, ncor, it
+        best = np.inf
+        jb = -1
+        for a in range(nact):
+            i = act[a]
+            v = 0.0
+            for k in range(n):
+                v += B[i, k] * x[k]
+            v *= s[i]
+            if v < best:
+                best = v
+                jb = i
+        xx = 0.0
+        for k in range(n):
+            xx += x[k] * x[k]
+        if best > FEAS_TOL * np.sqrt(xx) and (stop_feasible or best >= (1.0 - rho) * xx):
+            return FEASIBLE, ncor, it
+        if it >= max_iter:
+            break
+        if best >= (1.0 - rho) * xx:  # converged, but x is not a certified interior point
+            break
+        it += 1
+        incor = False
+        for a in range(ncor):
+            if cor[a] == jb:
+                incor = True
+        if incor:
+            break
+        if not _chol_append(L, cor, ncor, jb, s, BB):
+            break
+        cor[ncor] = jb
+        w[ncor] = 0.0
+        ncor += 1
+        nc = _minor(B, s, BB, cor, ncor, w, L, alpha, tmp)
+        if nc < 0:
+            break
+        entered = False
+        for a in range(nc):
+            if cor[a] == jb:
+                entered = True
+        ncor = nc
+        if not entered:  # the entering point left at once: numerical stall
+            _form_x(B, s, cor, ncor, w, x)
+            break
+        _form_x(B, s, cor, ncor, w, x)
+    # stopped without convergence (stall, iteration cap): x may still certify feasibility
+    best = np.inf
+    for a in range(nact):
+        i = act[a]
+        v = 0.0
+        for k in range(n):
+            v += B[i, k] * x[k]
+        v *= s[i]
+        if v < best:
+            best = v
+    xx = 0.0
+    for k in range(n):
+        xx += x[k] * x[k]
+    if best > FEAS_TOL * np.sqrt(xx):
+        return FEASIBLE, ncor, it
+    return DEGENERATE, ncor, it
+
+
+def normalise_rows(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(B, BB)``: rows of A scaled to unit norm and their Gram matrix ``B B^T``."""
+    A = np.asarray(A, dtype=np.float64)
+    nrm = np.linalg.norm(A, axis=1)
+    if np.any(nrm == 0.0):
+        raise ValueError("normalise_rows: A has zero rows")
+    B = np.ascontiguousarray(A / nrm[:, None])
+    return B, np.ascontiguousarray(B @ B.T)
+
+
+def min_norm_point(
+    P: np.ndarray, *, rho: float = 1e-9, stop_feasible: bool = False, max_iter: int = 10_000
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Convenience wrapper: Wolfe on the rows of P (normalised first).
+
+    Returns ``(status, x, corral_indices, weights)``; ``-x`` is a witness when status is FEASIBLE.
+    """
+    B, BB = normalise_rows(P)
+    m, n = B.shape
+    s = np.ones(m)
+    act = np.arange(m, dtype=np.int64)
+    cor = np.zeros(n + 2, dtype=np.int64)
+    w = np.zeros(n + 2)
+    x = np.zeros(n)
+    st, nc, _ = mnp(B, s, BB, act, m, cor, 0, w, x, rho, stop_feasible, max_iter)
+    return int(st), x, cor[:nc].copy(), w[:nc].copy()

@@ -1,0 +1,511 @@
+"""The ``reluinj`` command line.
+
+    reluinj run CONFIG.toml [--jobs N] [--out DIR]        run or resume a Monte Carlo experiment
+    reluinj solve (--n N --m M --seed S | --matrix FILE.npy) [--method NAME] [--decision]
+                  [--time-limit SEC] [--certificate FILE] --json     k*(A) of one matrix
+    reluinj analyze DIR [--json]                          P(injective), Wilson CI, mean k*
+    reluinj plot DIR                                      figures (PNG + PDF) into DIR
+    reluinj theory --level L [--alpha A] --json           fl RDT threshold, or e_L(alpha)
+    reluinj theory --table [--out DIR]                    CSV + Markdown tables of the levels
+    reluinj check A.npy PROOF                             check an injectivity proof file
+    reluinj bench oracle [--quick] [--out DIR]            oracle benchmark
+
+Errors in the input are printed as one line ``reluinj: error: ...`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+from reluinj.empirical.errors import ReluInjError
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CLIError(ReluInjError):
+    """Bad command-line input (printed as one line, exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage block) and raise instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _json_clean(x: Any) -> Any:
+    """Plain JSON values: numpy → Python, NaN/inf → None, tuples → lists."""
+    if isinstance(x, dict):
+        return {str(k): _json_clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _json_clean(x.tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(_json_clean(obj), allow_nan=False, indent=None))
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
+    return v
+
+
+def _nonneg_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {s}")
+    return v
+
+
+def _finite_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {s}")
+    return v
+
+
+# ---- run ---------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .runner import run_experiment
+
+    cfg = load_config(args.config)
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    summary = run_experiment(
+        cfg, out, jobs=args.jobs, backend=args.backend, max_instances=args.max_instances,
+        batch_size=args.batch_size, progress=not args.no_progress,
+        flush_seconds=args.flush_seconds,
+    )
+    return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
+
+
+# ---- solve -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send everything written to stdout (Python or C level, e.g. a solver library's banner) to
+    stderr, so that ``--json`` output on stdout stays exactly one JSON object."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable fd 1: only redirect Python-level writes
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+
+def load_matrix_file(path: str | Path) -> np.ndarray:
+    """Load an m×n real array saved with numpy.save and validate it (finite, 2-D)."""
+    from reluinj.empirical.sampling import validate_matrix
+
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"--matrix: file not found: {p}")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CLIError(f"--matrix {p}: not a .npy array saved with numpy.save ({msg})") from None
+    if not isinstance(arr, np.ndarray):  # a .npz archive
+        raise CLIError(f"--matrix {p}: expected a single array (.npy), got an archive (.npz)")
+    if arr.dtype.kind not in "fiu":
+        raise CLIError(
+            f"--matrix {p}: dtype {arr.dtype} is not a real number type; allowed: float (or int)"
+        )
+    try:
+        return validate_matrix(arr)
+    except ReluInjError as exc:
+        raise CLIError(f"--matrix {p}: {exc}") from None
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    from reluinj.empirical.sampling import sample_A
+    from reluinj.empirical.solve import get_method, solve
+
+    gen = [args.n is not None, args.m is not None, args.seed is not None]
+    if args.matrix is not None:
+        if any(gen):
+            raise CLIError("solve: give either --matrix FILE.npy or --n N --m M --seed S, not both")
+        A = load_matrix_file(args.matrix)
+        source: dict[str, Any] = {"matrix": str(args.matrix)}
+    else:
+        if not all(gen):
+            missing = [f for f, g in zip(("--n", "--m", "--seed"), gen, strict=True) if not g]
+            raise CLIError(
+                f"solve: missing {', '.join(missing)}; give --n N --m M --seed S "
+                "(A = numpy.random.default_rng(S).standard_normal((M, N))) or --matrix FILE.npy"
+            )
+        A = sample_A(args.n, args.m, args.seed)
+        source = {"seed": args.seed}
+    m, n = A.shape
+    with _stdout_to_stderr():
+        get_method(args.method)  # unknown method: one-line error before any work
+    note = None
+    if m < n:
+        note = (f"m = {m} < n = {n}: A u = -1 is solvable, so k*(A) = 0 < n and the layer is "
+                "trivially not injective")
+        print(f"reluinj: note: {note}", file=sys.stderr)
+    options: dict[str, Any] = {}
+    if args.certificate is not None:
+        options["record_proof"] = True
+    with _stdout_to_stderr():
+        try:
+            res = solve(A, args.method, decision=args.decision, time_limit=args.time_limit,
+                        **options)
+        except TypeError as exc:
+            if "record_proof" not in str(exc):
+                raise
+            raise CLIError(
+                f"--certificate: method {args.method!r} cannot record proofs of injectivity; "
+                "use a method that does (e.g. the exact oracle)"
+            ) from None
+    out = res.to_dict()
+    out.update(source)
+    if note:
+        out["note"] = note
+    cert_msg = None
+    if args.certificate is not None:
+        if res.injective is True:
+            if res.proof is None:
+                raise CLIError(
+                    f"--certificate: method {res.method!r} returned no proof for its injective "
+                    "answer; use a method that records proofs"
+                )
+            from reluinj.empirical.proof import write_proof
+
+            write_proof(args.certificate, res.proof, A)
+            out["certificate"] = str(args.certificate)
+            cert_msg = f"wrote the injectivity proof to {args.certificate}"
+        elif res.injective is False:
+            cert_msg = ("nothing to certify: the layer is not injective; the witness u "
+                        f"(#{{<a_i,u> > 0}} = {res.upper_bound} < n = {n}) is the certificate")
+            out["certificate"] = None
+        else:
+            cert_msg = ("nothing to certify: injectivity was not decided "
+                        f"(status {res.status}); no proof written")
+            out["certificate"] = None
+        print(f"reluinj: {cert_msg}", file=sys.stderr)
+    if args.json:
+        _print_json(out)
+    else:
+        print(repr(res))
+        if res.witness is not None:
+            print("witness:", np.array2string(np.asarray(res.witness), precision=6))
+    return EXIT_OK
+
+
+# ---- analyze / plot ----------------------------------------------------------------------------
+
+
+def _results_dir(d: str) -> Path:
+    p = Path(d)
+    if not p.is_dir():
+        raise CLIError(f"results directory not found: {p}")
+    if not (p / "parts").is_dir():
+        raise CLIError(f"{p} is not a results directory (no parts/ inside); run an experiment "
+                       "into it with: reluinj run CONFIG.toml --out DIR")
+    return p
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import summarize, summary_records
+    from .store import load
+
+    root = _results_dir(args.dir)
+    summary = summarize(load(root))
+    if args.json:
+        _print_json(summary_records(summary))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.width", 160):
+            cols = ["n", "m", "alpha", "instances", "injective", "p_injective", "ci_low",
+                    "ci_high", "mean_kstar", "unresolved"]
+            print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .analysis import summarize
+    from .plots import plot_summary
+    from .store import load
+
+    root = _results_dir(args.dir)
+    df = load(root)
+    if df.empty:
+        raise CLIError(f"{root} has no stored rows yet: run an experiment into it first")
+    from reluinj.theory import normalize_level
+
+    levels = tuple(normalize_level(s.strip()) for s in args.levels.split(",") if s.strip())
+    summary = summarize(df)
+    summary.to_csv(root / "summary.csv", index=False)
+    name = ""
+    if (root / "config.toml").is_file():
+        import tomllib
+
+        try:
+            name = str(tomllib.loads((root / "config.toml").read_text()).get("name", ""))
+        except tomllib.TOMLDecodeError:
+            name = ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        paths = plot_summary(summary, root, levels=levels, name=name)
+    for p in paths:
+        print(p)
+    print(root / "summary.csv")
+    return EXIT_OK
+
+
+# ---- theory ------------------------------------------------------------------------------------
+
+
+def cmd_theory(args: argparse.Namespace) -> int:
+    from reluinj import theory
+
+    if args.table:
+        return _theory_table(args, theory)
+    if args.level is None:
+        raise CLIError("theory: give --level L (one of "
+                       f"{', '.join(theory.LEVELS)}) [--alpha A], or --table")
+    level = theory.normalize_level(args.level)
+    t0 = time.perf_counter()
+    if args.alpha is not None:
+        res = theory.energy(args.alpha, level).to_dict()
+        out = {"level": level, "alpha": args.alpha, "e": res.get("e"),
+               "params": res.get("params", {})}
+    else:
+        res = theory.threshold(level).to_dict()
+        out = {"level": level, "alpha_inj": res.get("alpha_inj"),
+               "params": res.get("params", {})}
+    for k, v in res.items():
+        out.setdefault(k, v)
+    out["time_s"] = time.perf_counter() - t0
+    if args.json:
+        _print_json(out)
+    else:
+        if args.alpha is not None:
+            print(f"level {level}: e({args.alpha}) = {out['e']:.10g}  params {out['params']}")
+        else:
+            print(f"level {level}: alpha_inj = {out['alpha_inj']:.10g}  params {out['params']}")
+    return EXIT_OK
+
+
+THEORY_TABLE_LEVELS = ("1", "2p", "2", "3", "4")
+THEORY_TABLE_ALPHAS = tuple(np.round(np.arange(3.0, 10.0 + 1e-9, 0.5), 10))
+
+
+def _theory_table(args: argparse.Namespace, theory: Any) -> int:
+    if not (hasattr(theory, "threshold_table") and hasattr(theory, "theory_table")):
+        raise CLIError("theory --table: this version of reluinj.theory has no threshold_table / "
+                       "theory_table")
+    levels = tuple(s.strip() for s in args.levels.split(",") if s.strip()) \
+        if args.levels else THEORY_TABLE_LEVELS
+    levels = tuple(theory.normalize_level(lv) for lv in levels)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    thr = theory.threshold_table(levels)
+    tab = theory.theory_table(levels, list(THEORY_TABLE_ALPHAS))
+    written = []
+    for df, stem in ((thr, "thresholds"), (tab, "energies")):
+        df.to_csv(out / f"{stem}.csv", index=False)
+        (out / f"{stem}.md").write_text(_markdown(df) + "\n")
+        written += [out / f"{stem}.csv", out / f"{stem}.md"]
+    for p in written:
+        print(p)
+    return EXIT_OK
+
+
+def _markdown(df: Any) -> str:
+    """A GitHub Markdown table (no dependency on tabulate)."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("" if not math.isfinite(v) else f"{v:.6g}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---- check / bench -----------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    for p in (args.matrix, args.proof):
+        if not Path(p).is_file():
+            raise CLIError(f"check: file not found: {p}")
+    from reluinj.empirical.proof_check import check_proof_file
+
+    report = check_proof_file(args.matrix, args.proof)
+    print(("VALID: " if report.valid else "INVALID: ") + str(report.message))
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench_oracle
+
+    rc = bench_oracle.main(quick=args.quick, out=args.out)
+    return rc if isinstance(rc, int) else EXIT_OK
+
+
+# ---- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="reluinj", description="Injectivity of random ReLU layers: exact k*(A), "
+                "Monte Carlo experiments and fl RDT theory.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run or resume a Monte Carlo experiment from a TOML config")
+    r.add_argument("config", help="experiment config (TOML)")
+    r.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
+    r.add_argument("--out", help="results directory (default runs/<name>)")
+    r.add_argument("--backend", default="loky", choices=["loky"], help="parallel backend")
+    r.add_argument("--max-instances", type=_nonneg_int, default=None,
+                   help="stop after solving this many new instances (re-run to continue)")
+    r.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="instances per task (default: automatic)")
+    r.add_argument("--flush-seconds", type=_positive_float, default=5.0, metavar="SEC",
+                   help="write completed rows to a new part file at least this often (default 5)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("solve", help="compute k*(A) of one matrix")
+    s.add_argument("--n", type=_positive_int, help="columns (input dimension)")
+    s.add_argument("--m", type=_positive_int, help="rows (number of ReLUs)")
+    s.add_argument("--seed", type=_nonneg_int,
+                   help="A = numpy.random.default_rng(SEED).standard_normal((M, N))")
+    s.add_argument("--matrix", help="m x n float array saved with numpy.save (.npy)")
+    s.add_argument("--method", default="exact", help="solver (default: exact)")
+    s.add_argument("--decision", action="store_true", help="only decide k* >= n (injectivity)")
+    s.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC",
+                   help="seconds; beyond it the answer has bounds only")
+    s.add_argument("--certificate", metavar="FILE", help="write a proof of injectivity to FILE")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=cmd_solve)
+
+    a = sub.add_parser("analyze", help="P(injective) with Wilson 95%% CI and mean k* per (n, m)")
+    a.add_argument("dir", help="results directory")
+    a.add_argument("--json", action="store_true", help="print a JSON array")
+    a.set_defaults(func=cmd_analyze)
+
+    pl = sub.add_parser("plot", help="write the figures (PNG and PDF) into DIR")
+    pl.add_argument("dir", help="results directory")
+    pl.add_argument("--levels", default="1,2,3",
+                    help="comma-separated fl RDT levels whose thresholds are drawn (default 1,2,3)")
+    pl.set_defaults(func=cmd_plot)
+
+    t = sub.add_parser("theory", help="fl RDT threshold alpha_inj or e(alpha) of a level")
+    t.add_argument("--level", help="1, 2p, 2, 3 or 4")
+    t.add_argument("--alpha", type=_finite_float, help="evaluate e_L(alpha) instead")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.add_argument("--table", action="store_true",
+                   help="write thresholds and e(alpha) tables (CSV + Markdown)")
+    t.add_argument("--levels", help="levels for --table (default 1,2p,2,3,4)")
+    t.add_argument("--out", default="results/theory", help="directory for --table")
+    t.set_defaults(func=cmd_theory)
+
+    c = sub.add_parser("check", help="check an injectivity proof file against its matrix")
+    c.add_argument("matrix", help="A as .npy")
+    c.add_argument("proof", help="proof file written by solve --certificate")
+    c.set_defaults(func=cmd_check)
+
+    b = sub.add_parser("bench", help="benchmarks")
+    bsub = b.add_subparsers(dest="bench", metavar="NAME", parser_class=_Parser)
+    bo = bsub.add_parser("oracle", help="oracle benchmark (tables vs baselines)")
+    bo.add_argument("--quick", action="store_true", help="small sizes only")
+    bo.add_argument("--out", default=None, help="directory for the benchmark tables")
+    bo.set_defaults(func=cmd_bench)
+    return p
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``reluinj`` console script; returns the exit status."""
+    def _warn(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        print(f"reluinj: warning: {_one_line(str(message))}", file=sys.stderr)
+
+    old_show = warnings.showwarning
+    warnings.showwarning = _warn
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            if args.command == "bench":
+                raise CLIError("bench: name a benchmark: oracle (see reluinj bench --help)")
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("reluinj: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ReluInjError, FileNotFoundError, PermissionError, IsADirectoryError,
+            NotADirectoryError) as exc:
+        if os.environ.get("RELUINJ_DEBUG"):
+            raise
+        print(f"reluinj: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        warnings.showwarning = old_show
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""Experiment configuration: a TOML file validated into a frozen :class:`ExperimentConfig`.
+
+Schema (keys not listed here are ignored with a warning)::
+
+    name = "laptop"            # str, letters/digits/._- ; names the default output directory
+    seed = 20261125            # int, 0 <= seed < 2**63 ; entropy of every instance's SeedSequence
+    n = [4, 5, 6]              # list of ints >= 1 (dimensions)
+    alpha = [3.0, 3.5, 4.0]    # list of numbers > 0 ; m = round(alpha * n) (ties to even)
+    instances = 100            # int >= 1, Monte Carlo instances per (n, alpha)
+    method = "exact"           # a name from reluinj.empirical.solve.available_methods()
+    time_limit = 60            # seconds per instance (> 0), or 0 / "none" for no limit
+    decision = false           # true: only decide "k* >= n" (k* itself may stay unknown)
+    batch_size = 0             # optional: instances per worker task (0 = automatic)
+
+    [per_n.7]                  # optional overrides for one n: instances, time_limit, alpha
+    instances = 50
+
+Instance ``index`` at ``(n, m)`` is the matrix
+``default_rng(SeedSequence(entropy=seed, spawn_key=(n, m, index))).standard_normal((m, n))``
+(:func:`reluinj.empirical.sampling.sample_instance`), so results do not depend on worker count or
+order.  Two alphas rounding to the same m at some n give one point (n, m), solved once.
+
+A point with ``m < n`` is allowed but trivial: then ``A u = -1`` has a solution, so
+``k*(A) = 0 < n`` and the layer is never injective; :func:`load_config` warns about it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tomllib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reluinj.empirical.errors import ReluInjError
+
+
+class ConfigError(ReluInjError):
+    """A missing or invalid key in an experiment config (message: one line, names the key)."""
+
+
+class ConfigWarning(UserWarning):
+    """Something in a config that is allowed but probably not intended (unknown key, m < n)."""
+
+
+KNOWN_KEYS = (
+    "name", "seed", "n", "alpha", "instances", "method", "time_limit", "decision", "batch_size",
+    "per_n", "description",
+)
+REQUIRED_KEYS = ("name", "seed", "n", "alpha", "instances")
+PER_N_KEYS = ("instances", "time_limit", "alpha")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MAX_SEED = 2**63
+
+
+@dataclass(frozen=True)
+class Point:
+    """One (n, m) point of the experiment with its instance count and time limit."""
+
+    n: int
+    m: int
+    alpha: float  # nominal alpha from the config (m = round(alpha * n)); the ratio is m / n
+    instances: int
+    time_limit: float | None
+
+    @property
+    def ratio(self) -> float:
+        """The actual expansion ``m / n``."""
+        return self.m / self.n
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment: the grid ``n × alpha``, ``instances`` per point, the solver."""
+
+    name: str
+    seed: int
+    n: tuple[int, ...]
+    alpha: tuple[float, ...]
+    instances: int
+    method: str = "exact"
+    time_limit: float | None = 60.0
+    decision: bool = False
+    batch_size: int = 0
+    per_n: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    description: str = ""
+
+    # ---- derived --------------------------------------------------------------------------
+    def points(self) -> list[Point]:
+        """Distinct (n, m) points, in config order; m = round(alpha * n)."""
+        seen: dict[tuple[int, int], Point] = {}
+        for n in self.n:
+            over = self.per_n.get(n, {})
+            alphas = over.get("alpha", self.alpha)
+            for a in alphas:
+                m = round(a * n)
+                if (n, m) not in seen:
+                    seen[(n, m)] = Point(
+                        n=n, m=m, alpha=float(a),
+                        instances=int(over.get("instances", self.instances)),
+                        time_limit=over.get("time_limit", self.time_limit),
+                    )
+        return list(seen.values())
+
+    def tasks(self) -> list[tuple[int, int, int]]:
+        """All instance keys ``(n, m, index)``."""
+        return [(p.n, p.m, i) for p in self.points() for i in range(p.instances)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON / TOML ready) of the validated config."""
+        d: dict[str, Any] = {
+            "name": self.name, "seed": self.seed, "n": list(self.n), "alpha": list(self.alpha),
+            "instances": self.instances, "method": self.method,
+            "time_limit": 0 if self.time_limit is None else self.time_limit,
+            "decision": self.decision, "batch_size": self.batch_size,
+        }
+        if self.description:
+            d["description"] = self.description
+        if self.per_n:
+            d["per_n"] = {
+                str(k): {kk: (0 if vv is None else list(vv) if isinstance(vv, tuple) else vv)
+                         for kk, vv in v.items()}
+                for k, v in sorted(self.per_n.items())
+            }
+        return d
+
+    def identity(self) -> dict[str, Any]:
+        """The keys that decide what a stored row means (seed, solver, its mode and limit).
+
+        A results directory can be extended with more points or instances, but rows solved under a
+        different identity cannot be mixed with new ones.
+        """
+        return {"seed": self.seed, "method": self.method, "decision": self.decision,
+                "time_limit": self.time_limit}
+
+    def config_hash(self) -> str:
+        """SHA-256 (first 16 hex digits) of the canonical JSON of :meth:`to_dict`."""
+        d = self.to_dict()
+        d.pop("description", None)
+        d.pop("batch_size", None)
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def to_toml(self) -> str:
+        """The config as TOML text (loads back to an equal config)."""
+        d = self.to_dict()
+        lines = []
+        for k, v in d.items():
+            if k != "per_n":
+                lines.append(f"{k} = {_toml_value(v)}")
+        for nk, over in d.get("per_n", {}).items():
+            lines.append(f"\n[per_n.{nk}]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in over.items())
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+# ---- validation ---------------------------------------------------------------------------
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+def _int(d: Mapping[str, Any], key: str, lo: int, hi: int | None = None, where: str = "") -> int:
+    v = d[key]
+    allowed = f"an integer >= {lo}" + ("" if hi is None else f" and < {hi}")
+    if not _is_int(v) or v < lo or (hi is not None and v >= hi):
+        raise ConfigError(f"config key {where}{key!r}: got {v!r}; allowed: {allowed}")
+    return int(v)
+
+
+def _time_limit(v: Any, where: str = "") -> float | None:
+    if isinstance(v, str) and v.lower() == "none":
+        return None
+    if not _is_num(v) or v < 0:
+        raise ConfigError(
+            f"config key {where}'time_limit': got {v!r}; allowed: seconds > 0, or 0 / \"none\" "
+            "for no limit"
+        )
+    return None if v == 0 else float(v)
+
+
+def _int_list(v: Any, key: str, where: str = "") -> tuple[int, ...]:
+    vals = v if isinstance(v, list) else [v]
+    if not vals or not all(_is_int(x) and x >= 1 for x in vals):
+        raise ConfigError(
+            f"config key {where}{key!r}: got {v!r}; allowed: an integer >= 1 or a non-empty "
+            "list of them"
+        )
+    if len(set(vals)) != len(vals):
+        raise ConfigError(f"config key {where}{key!r}: got {v!r}; values must be distinct")
+    return tuple(int(x) for x in vals)
+
+
+def _alpha_list(v: Any, where: str = "") -> tuple[float, ...]:
+    vals = v if isinstance(v, list) else [v]
+    if not vals or not all(_is_num(x) and x > 0 for x in vals):
+        raise ConfigError(
+            f"config key {where}'alpha': got {v!r}; allowed: a number > 0 or a non-empty list "
+            "of them"
+        )
+    return tuple(float(x) for x in vals)
+
+
+def validate_config(raw: Mapping[str, Any], *, source: str = "config") -> ExperimentConfig:
+    """Validate a parsed TOML mapping; raise :class:`ConfigError` naming the first bad key."""
+    from reluinj.empirical.solve import available_methods
+
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: expected a TOML table of keys, got {type(raw).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in raw]
+    if missing:
+        raise ConfigError(
+            f"{source}: missing required key(s) {', '.join(repr(k) for k in missing)}; "
+            f"required: {', '.join(REQUIRED_KEYS)}"
+        )
+    unknown = [k for k in raw if k not in KNOWN_KEYS]
+    if unknown:
+        warnings.warn(
+            f"{source}: ignoring unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+            f"known: {', '.join(KNOWN_KEYS)}",
+            ConfigWarning, stacklevel=3,
+        )
+
+    name = raw["name"]
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(
+            f"config key 'name': got {name!r}; allowed: a non-empty string of letters, digits, "
+            "'.', '_', '-'"
+        )
+    seed = _int(raw, "seed", 0, MAX_SEED)
+    ns = _int_list(raw["n"], "n")
+    alphas = _alpha_list(raw["alpha"])
+    instances = _int(raw, "instances", 1)
+    method = raw.get("method", "exact")
+    allowed_methods = available_methods()
+    if not isinstance(method, str) or method not in allowed_methods:
+        raise ConfigError(
+            f"config key 'method': got {method!r}; allowed: {', '.join(allowed_methods)}"
+        )
+    time_limit = _time_limit(raw.get("time_limit", 60.0))
+    decision = raw.get("decision", False)
+    if not isinstance(decision, bool):
+        raise ConfigError(f"config key 'decision': got {decision!r}; allowed: true or false")
+    batch_size = _int(raw, "batch_size", 0) if "batch_size" in raw else 0
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"config key 'description': got {description!r}; allowed: a string")
+
+    per_n: dict[int, dict[str, Any]] = {}
+    raw_per_n = raw.get("per_n", {})
+    if not isinstance(raw_per_n, Mapping):
+        raise ConfigError(
+            f"config key 'per_n': got {raw_per_n!r}; allowed: tables [per_n.N] with keys "
+            f"{', '.join(PER_N_KEYS)}"
+        )
+    for nk, over in raw_per_n.items():
+        try:
+            nv = int(nk)
+        except ValueError:
+            nv = -1
+        if nv not in ns:
+            raise ConfigError(
+                f"config key 'per_n.{nk}': {nk!r} is not one of the configured n {list(ns)}"
+            )
+        if not isinstance(over, Mapping):
+            raise ConfigError(f"config key 'per_n.{nk}': got {over!r}; allowed: a table")
+        bad = [k for k in over if k not in PER_N_KEYS]
+        if bad:
+            raise ConfigError(
+                f"config key 'per_n.{nk}.{bad[0]}': unknown; allowed: {', '.join(PER_N_KEYS)}"
+            )
+        o: dict[str, Any] = {}
+        where = f"per_n.{nk}."
+        if "instances" in over:
+            o["instances"] = _int(over, "instances", 1, where=where)
+        if "time_limit" in over:
+            o["time_limit"] = _time_limit(over["time_limit"], where=where)
+        if "alpha" in over:
+            o["alpha"] = _alpha_list(over["alpha"], where=where)
+        per_n[nv] = o
+
+    cfg = ExperimentConfig(
+        name=name, seed=seed, n=ns, alpha=alphas, instances=instances, method=method,
+        time_limit=time_limit, decision=decision, batch_size=batch_size, per_n=per_n,
+        description=description,
+    )
+    for p in cfg.points():
+        if p.m < 1:
+            raise ConfigError(
+                f"config key 'alpha': alpha={p.alpha} at n={p.n} gives m=round(alpha*n)={p.m}; "
+                "allowed: alpha*n >= 0.5 so that m >= 1"
+            )
+    small = [(p.n, p.m) for p in cfg.points() if p.m < p.n]
+    if small:
+        warnings.warn(
+            f"{source}: points with m < n {small}: there k*(A) = 0 < n trivially (A u = -1 is "
+            "solvable), so no instance can be injective",
+            ConfigWarning, stacklevel=3,
+        )
+    return cfg
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a TOML experiment config (see module docstring for the schema)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a UTF-8 text file") from None
+    return validate_config(raw, source=str(p))
+
+
+def loads_config(text: str, *, source: str = "<string>") -> ExperimentConfig:
+    """Validate a config given as TOML text."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return validate_config(raw, source=source)

@@ -1,0 +1,220 @@
+"""Monte Carlo runner: rows follow the seed contract, do not depend on --jobs, and a run that is
+cut short (budget, SIGINT, SIGKILL) resumes to the same table without recomputing stored rows.
+
+Uses the reference solver "enum" (vertex-ray enumeration) at n <= 5.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from reluinj.empirical.certificate import check_witness
+from reluinj.empirical.sampling import sample_instance
+from reluinj.empirical.solve import solve
+from reluinj.experiments.config import loads_config
+from reluinj.experiments.runner import run_experiment
+from reluinj.experiments.store import VOLATILE_COLUMNS, ResultStore, StoreError, load
+
+SMALL = """
+name = "unit"
+seed = 424242
+n = [3, 4]
+alpha = [3.0, 4.5]
+instances = 6
+method = "enum"
+time_limit = 30
+"""
+
+# slower instances (enum at n = 5, m = 30: ~0.1 s each; 30 instances) for the signal tests
+SLOW = """
+name = "slow"
+seed = 77
+n = [5]
+alpha = [6.0]
+instances = 30
+method = "enum"
+time_limit = 60
+"""
+
+
+def table(root) -> pd.DataFrame:
+    """Stored rows without the volatile columns, witnesses as tuples (comparable)."""
+    df = load(root).drop(columns=list(VOLATILE_COLUMNS))
+    df["witness"] = df["witness"].map(lambda w: None if w is None else tuple(w))
+    return df
+
+
+def run(cfg, out, **kw):
+    kw.setdefault("progress", False)
+    kw.setdefault("log", lambda msg: None)
+    return run_experiment(cfg, out, **kw)
+
+
+@pytest.fixture(scope="module")
+def small_cfg():
+    return loads_config(SMALL)
+
+
+@pytest.fixture(scope="module")
+def reference(small_cfg, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref")
+    s = run(small_cfg, out, jobs=1)
+    assert s.computed == s.total == 24 and s.already_done == 0 and not s.interrupted
+    return out
+
+
+def test_rows_follow_seed_contract(small_cfg, reference):
+    df = load(reference)
+    assert len(df) == 24
+    assert set(zip(df.n, df.m, strict=True)) == {(3, 9), (3, 14), (4, 12), (4, 18)}
+    for r in df.itertuples():
+        # the instance is the one the README promises, rebuilt here with numpy alone
+        ss = np.random.SeedSequence(entropy=424242, spawn_key=(r.n, r.m, r.index))
+        A = np.random.default_rng(ss).standard_normal((r.m, r.n))
+        np.testing.assert_array_equal(A, sample_instance(424242, r.n, r.m, r.index))
+        assert r.spawn_key == f"{r.n},{r.m},{r.index}" and r.seed == 424242
+        assert r.status == "optimal" and r.kstar == r.lower_bound == r.upper_bound
+        assert bool(r.injective) == (r.kstar >= r.n)
+        chk = check_witness(A, np.asarray(r.witness))
+        assert chk.strict and chk.positives == r.upper_bound
+    first = df.iloc[0]
+    A = sample_instance(424242, int(first.n), int(first.m), int(first["index"]))
+    assert solve(A, "enum").kstar == first.kstar
+
+
+def test_jobs_1_and_2_give_identical_tables(small_cfg, reference, tmp_path):
+    s = run(small_cfg, tmp_path, jobs=2)
+    assert s.computed == 24
+    pd.testing.assert_frame_equal(table(reference), table(tmp_path))
+
+
+def test_budget_then_resume_recomputes_nothing(small_cfg, reference, tmp_path):
+    s1 = run(small_cfg, tmp_path, jobs=1, max_instances=7)
+    assert s1.computed == 7 and s1.remaining == 17
+    first_rows = load(tmp_path)[["n", "m", "index", "run_id"]]
+    s2 = run(small_cfg, tmp_path, jobs=2)
+    assert s2.already_done == 7 and s2.computed == 17 and s2.remaining == 0
+    final = load(tmp_path)
+    assert len(final) == 24 and not final.duplicated(["n", "m", "index"]).any()
+    # the 7 rows of the first run were kept, not solved again
+    merged = first_rows.merge(final, on=["n", "m", "index"], suffixes=("_1", ""))
+    assert (merged["run_id_1"] == merged["run_id"]).all() and len(merged) == 7
+    assert (final["run_id"] == s2.run_id).sum() == 17
+    pd.testing.assert_frame_equal(table(reference), table(tmp_path))
+    runs = ResultStore(tmp_path).read_manifest()["runs"]
+    assert [r["outcome"] for r in runs] == ["complete", "complete"]
+    assert [r["rows_written"] for r in runs] == [7, 17]
+
+
+def test_rerun_of_finished_config_does_no_work(small_cfg, reference, tmp_path):
+    run(small_cfg, tmp_path, jobs=1)
+    parts = sorted(p.name for p in ResultStore(tmp_path).part_files())
+    manifest = (tmp_path / "manifest.json").read_text()
+    msgs = []
+    s = run(small_cfg, tmp_path, jobs=2, log=msgs.append)
+    assert s.computed == 0 and s.already_done == 24
+    assert "nothing to do" in msgs[0]
+    assert sorted(p.name for p in ResultStore(tmp_path).part_files()) == parts
+    assert (tmp_path / "manifest.json").read_text() == manifest
+
+
+def test_points_may_be_added_but_identity_may_not_change(small_cfg, tmp_path):
+    run(small_cfg, tmp_path, jobs=1)
+    more = loads_config(SMALL.replace("instances = 6", "instances = 8"))
+    s = run(more, tmp_path, jobs=1)
+    assert s.already_done == 24 and s.computed == 8
+    for bad in ("seed = 1", 'method = "exact"', "time_limit = 5"):
+        key = bad.split()[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            other = loads_config("\n".join(
+                bad if line.startswith(key + " ") else line for line in SMALL.splitlines()))
+        with pytest.raises(StoreError, match=f"{key}="):
+            run(other, tmp_path, jobs=1)
+
+
+def test_concurrent_run_refused(small_cfg, tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "run.lock").write_text(f"{sleeper.pid}\n")
+        with pytest.raises(StoreError, match="in use by another run"):
+            run(small_cfg, tmp_path, jobs=1)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+# ---- interruption by signals (subprocess running the CLI) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def slow_cfg_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("slowcfg")
+    p = d / "slow.toml"
+    p.write_text(SLOW)
+    return p
+
+
+@pytest.fixture(scope="module")
+def slow_reference(slow_cfg_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("slowref")
+    s = run(loads_config(SLOW), out, jobs=2)
+    assert s.computed == 30
+    return out
+
+
+def _start_run(cfg_file, out, jobs, log):
+    cmd = [sys.executable, "-m", "reluinj.experiments.cli", "run", str(cfg_file), "--out",
+           str(out), "--jobs", str(jobs), "--no-progress", "--flush-seconds", "0.2"]
+    # stderr to a file, not a pipe: orphaned pool processes must not hold the test up
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def _wait_for_rows(out, proc, timeout=60.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if ResultStore(out).part_files():
+            return
+        assert proc.poll() is None, "run ended before it could be interrupted"
+        time.sleep(0.05)
+    raise AssertionError("no part file appeared")
+
+
+@pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, 2), (signal.SIGKILL, 1)])
+def test_interrupted_run_resumes_to_same_table(sig, jobs, slow_cfg_file, slow_reference,
+                                               tmp_path):
+    out = tmp_path / "out"
+    with open(tmp_path / "stderr.txt", "w") as log:
+        proc = _start_run(slow_cfg_file, out, jobs, log)
+        try:
+            _wait_for_rows(out, proc)
+            os.kill(proc.pid, sig)
+            rc = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = (tmp_path / "stderr.txt").read_text()
+    stored = load(out)
+    assert 0 < len(stored) < 30, "the run was not interrupted mid-way"
+    if sig == signal.SIGINT:
+        assert rc == 130 and "re-run the same command to resume" in err
+        assert not (out / "run.lock").exists()
+        assert ResultStore(out).read_manifest()["runs"][0]["outcome"] == "interrupted"
+    else:
+        assert rc == -signal.SIGKILL and (out / "run.lock").exists()  # stale lock left behind
+    before = stored[["n", "m", "index", "run_id"]]
+    s = run(loads_config(SLOW), out, jobs=2)
+    assert s.already_done == len(before) and s.computed == 30 - len(before)
+    final = load(out)
+    kept = before.merge(final, on=["n", "m", "index"], suffixes=("_1", ""))
+    assert len(kept) == len(before) and (kept["run_id_1"] == kept["run_id"]).all()
+    pd.testing.assert_frame_equal(table(slow_reference), table(out))
