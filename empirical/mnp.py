@@ -29,6 +29,9 @@ Tolerances (rows have unit norm, so all are absolute):
 * ``FEAS_TOL = 1e-12``: a witness needs ``min_i <p_i, x> > FEAS_TOL·||x||``, i.e. the unit witness
   ``u = -x/||x||`` has margin ``min_i -<p_i,u>`` above 1e-12 (the rounding error of these dot
   products is below ``n·2^-52 ≈ 4e-15`` for ``n <= 18``).
+* ``THIN = 1e-5``: below this norm the iterate is recomputed from the corral by a least-squares
+  solve (``x = ν/||ν||^2``, ``ν = P^+ 1``), whose error is relative to the margin, so cells down to
+  a margin of about ``1e-10`` are certified.
 * ``BARY_TOL = 1e-12``: an infeasible verdict needs all barycentric weights above it.
 * ``rho``: major-cycle stop ``min_i <p_i,x> >= (1-rho)||x||^2`` (``rho`` is a quality knob: the
   witness margin is then within a factor ``1-rho`` of the maximum).
@@ -48,6 +51,7 @@ DEGENERATE = 2
 DROP_TOL = 1e-13
 FEAS_TOL = 1e-12
 BARY_TOL = 1e-12
+THIN = 1e-5
 
 
 @njit(cache=True, inline="always")
@@ -147,56 +151,196 @@ def _minor(B, s, BB, cor, ncor, w, L, alpha, tmp):
                 th = w[a] / den if den > 0.0 else 0.0
                 if th < theta:
                     theta = th
-        tot = 0.0
         for a in range(ncor):
             w[a] = theta * alpha[a] + (1.0 - theta) * w[a]
             if w[a] < 0.0:
                 w[a] = 0.0
-        # drop the smallest weight and every weight at or below the drop tolerance
+        # drop the smallest weight and every weight at or below the drop tolerance; the factor
+        # is downdated row by row (Givens rotations, O(k^2) each) instead of rebuilt
         amin = 0
         for a in range(1, ncor):
             if w[a] < w[amin]:
                 amin = a
-        k = 0
+        w[amin] = 0.0
+        for a in range(ncor - 1, -1, -1):
+            if w[a] <= DROP_TOL:
+                _chol_delete(L, ncor, a)
+                for b in range(a, ncor - 1):
+                    cor[b] = cor[b + 1]
+                    w[b] = w[b + 1]
+                ncor -= 1
+        if ncor == 0:
+            return -1
+        tot = 0.0
         for a in range(ncor):
-            if a == amin or w[a] <= DROP_TOL:
-                continue
-            cor[k] = cor[a]
-            w[k] = w[a]
             tot += w[a]
-            k += 1
-        if k == 0:
-            return -1
-        for a in range(k):
+        for a in range(ncor):
             w[a] /= tot
-        ncor = k
-        if not _chol_build(L, cor, ncor, s, BB):
-            return -1
+        for a in range(ncor):
+            if not L[a, a] > 1e-12:
+                if not _chol_build(L, cor, ncor, s, BB):
+                    return -1
+                break
 
 
 @njit(cache=True)
-def _bary_check(B, s, cor, ncor, lam):
-    """Barycentric weights of 0 in the simplex of the n+1 corral points by LU; min weight."""
+def _chol_delete(L, k, p):
+    """Remove row/column p from the Cholesky factor L[:k, :k] of a k x k matrix (in place)."""
+    for r in range(p, k - 1):
+        for c in range(r + 2):
+            L[r, c] = L[r + 1, c]
+    for j in range(p, k - 1):
+        a = L[j, j]
+        b = L[j, j + 1]
+        rr = np.sqrt(a * a + b * b)
+        if rr == 0.0:
+            continue
+        c = a / rr
+        sn = b / rr
+        for r in range(j, k - 1):
+            lj = L[r, j]
+            lj1 = L[r, j + 1]
+            L[r, j] = c * lj + sn * lj1
+            L[r, j + 1] = -sn * lj + c * lj1
+        L[j, j + 1] = 0.0
+
+
+@njit(cache=True)
+def bary_check(B, s, cor, ncor, lam, M):
+    """Barycentric weights of 0 in the simplex of the n+1 corral points (Gaussian elimination
+    with partial pivoting on ``[P^T; 1^T] λ = e_{n+1}``, in the work array M); min weight."""
     n = B.shape[1]
-    M = np.empty((n + 1, n + 1))
-    rhs = np.zeros(n + 1)
+    N = n + 1
     for a in range(ncor):
         i = cor[a]
         for k in range(n):
             M[k, a] = s[i] * B[i, k]
         M[n, a] = 1.0
-    rhs[n] = 1.0
-    sol = np.linalg.solve(M, rhs)
+    for k in range(N):
+        M[k, N] = 0.0
+    M[n, N] = 1.0
+    for c in range(N):
+        p = c
+        big = abs(M[c, c])
+        for r in range(c + 1, N):
+            if abs(M[r, c]) > big:
+                big = abs(M[r, c])
+                p = r
+        if big == 0.0:
+            return -1.0
+        if p != c:
+            for j in range(c, N + 1):
+                tmpv = M[c, j]
+                M[c, j] = M[p, j]
+                M[p, j] = tmpv
+        piv = M[c, c]
+        for r in range(c + 1, N):
+            f = M[r, c] / piv
+            if f != 0.0:
+                for j in range(c + 1, N + 1):
+                    M[r, j] -= f * M[c, j]
     mn = np.inf
-    for a in range(ncor):
-        lam[a] = sol[a]
-        if sol[a] < mn:
-            mn = sol[a]
+    for c in range(N - 1, -1, -1):
+        acc = M[c, N]
+        for j in range(c + 1, N):
+            acc -= M[c, j] * lam[j]
+        lam[c] = acc / M[c, c]
+    for c in range(N):
+        if lam[c] < mn:
+            mn = lam[c]
     return mn
 
 
 @njit(cache=True)
+def refine_x(B, s, cor, ncor, x):
+    """Affine minimiser of a corral (k <= n points) by a backward-stable least-squares solve.
+
+    ``ν = P^+ 1`` has ``<p_i, ν> = 1`` on the corral, so ``x = ν/||ν||^2``; the residuals are
+    ``~ eps ||ν||`` relative to 1, which certifies cells far thinner than the explicit
+    ``x = Σ w_i p_i`` (absolute error ``~ eps``) can.  Returns False if the solve fails.
+    """
+    n = B.shape[1]
+    P = np.empty((ncor, n))
+    for a in range(ncor):
+        i = cor[a]
+        for k in range(n):
+            P[a, k] = s[i] * B[i, k]
+    nu = np.linalg.lstsq(P, np.ones(ncor))[0]
+    nn = 0.0
+    for k in range(n):
+        nn += nu[k] * nu[k]
+    if not (nn > 0.0) or not np.isfinite(nn):
+        return False
+    for k in range(n):
+        x[k] = nu[k] / nn
+    return True
+
+
+@njit(cache=True)
+def wolfe_add(B, s, BB, cor, ncor, w, L, j, x, WK):
+    """One Wolfe major step: point ``j`` (violating the optimality of ``x``) enters the corral,
+    the minor cycle runs and ``x`` is re-formed.  Returns ``(ok, ncor')``; ``ok`` False means a
+    numerical stall (``j`` already in the corral, affinely dependent, or dropped at once); the
+    corral state stays consistent in every case."""
+    n = B.shape[1]
+    alpha = WK[n + 2]
+    tmp = WK[n + 3]
+    for a in range(ncor):
+        if cor[a] == j:
+            return False, ncor
+    if not _chol_append(L, cor, ncor, j, s, BB):
+        return False, ncor
+    cor[ncor] = j
+    w[ncor] = 0.0
+    nc = _minor(B, s, BB, cor, ncor + 1, w, L, alpha, tmp)
+    if nc < 0:
+        cor[0] = j
+        w[0] = 1.0
+        nc = 1
+        _chol_build(L, cor, nc, s, BB)
+        _form_x(B, s, cor, nc, w, x)
+        return True, nc
+    entered = False
+    for a in range(nc):
+        if cor[a] == j:
+            entered = True
+    _form_x(B, s, cor, nc, w, x)
+    return entered, nc
+
+
+@njit(cache=True)
+def corral_reset(B, s, BB, cor, ncor, w, L, x, WK):
+    """Make ``cor[:ncor]`` (affinely independent points) a corral: factor, minor cycle from the
+    centroid, form ``x``.  Returns the new size (0 if ncor was 0)."""
+    n = B.shape[1]
+    if ncor == 0:
+        return 0
+    if not _chol_build(L, cor, ncor, s, BB):
+        ncor = 1
+        _chol_build(L, cor, ncor, s, BB)
+    for a in range(ncor):
+        w[a] = 1.0 / ncor
+    nc = _minor(B, s, BB, cor, ncor, w, L, WK[n + 2], WK[n + 3])
+    if nc < 0:
+        nc = 1
+        w[0] = 1.0
+        _chol_build(L, cor, nc, s, BB)
+    _form_x(B, s, cor, nc, w, x)
+    return nc
+
+
+@njit(cache=True)
 def mnp(B, s, BB, act, nact, cor, ncor, w, x, rho, stop_feasible, max_iter):
+    """Wolfe's min-norm point of conv{s_i B_i : i in act[:nact]} (see :func:`mnp_warm`)."""
+    n = B.shape[1]
+    L = np.empty((n + 2, n + 2))
+    WK = np.empty((n + 4, n + 3))
+    return mnp_warm(B, s, BB, act, nact, cor, ncor, w, L, False, x, rho, stop_feasible, max_iter,
+                    WK)
+
+
+@njit(cache=True)
+def mnp_warm(B, s, BB, act, nact, cor, ncor, w, L, warm, x, rho, stop_feasible, max_iter, WK):
     """Wolfe's min-norm point of conv{s_i B_i : i in act[:nact]}.
 
     B : (m, n) unit rows; s : (m,) float signs (+1: row required <= 0, -1: required > 0);
@@ -207,35 +351,45 @@ def mnp(B, s, BB, act, nact, cor, ncor, w, x, rho, stop_feasible, max_iter):
     LU-verified barycentric weights (all > BARY_TOL); DEGENERATE: neither could be established
     (0 in the hull of fewer than n+1 points, a cell thinner than FEAS_TOL, or a numerical stall).
     ``stop_feasible``: return as soon as x certifies feasibility (cheaper, margin not maximal).
+    ``L`` : (n+2, n+2) Cholesky factor of ``11^T + G`` of the corral (in/out).  ``warm=True``: the
+    caller guarantees that ``cor[:ncor]``, ``w`` and ``L`` are the state of an earlier run (a
+    corral with its affine-minimiser weights), e.g. before more points were added to ``act``;
+    then nothing is rebuilt.  On a FEASIBLE return the state is again consistent (reusable).
+    ``WK`` : (n+4, n+3) float work array.
     """
     n = B.shape[1]
-    L = np.empty((n + 2, n + 2))
-    alpha = np.empty(n + 2)
-    tmp = np.empty(n + 2)
+    alpha = WK[n + 2]
+    tmp = WK[n + 3]
     if nact == 0:
         for k in range(n):
             x[k] = 0.0
         return DEGENERATE, 0, 0
-    if ncor == 0 or not _chol_build(L, cor, ncor, s, BB):
-        cor[0] = act[0]
-        ncor = 1
-        _chol_build(L, cor, ncor, s, BB)
-    for a in range(ncor):
-        w[a] = 1.0 / ncor
-    ncor = _minor(B, s, BB, cor, ncor, w, L, alpha, tmp)
-    if ncor < 0:
-        cor[0] = act[0]
-        ncor = 1
-        w[0] = 1.0
-        _chol_build(L, cor, ncor, s, BB)
+    if not warm or ncor == 0:
+        if ncor == 0 or not _chol_build(L, cor, ncor, s, BB):
+            cor[0] = act[0]
+            ncor = 1
+            _chol_build(L, cor, ncor, s, BB)
+        for a in range(ncor):
+            w[a] = 1.0 / ncor
+        ncor = _minor(B, s, BB, cor, ncor, w, L, alpha, tmp)
+        if ncor < 0:
+            cor[0] = act[0]
+            ncor = 1
+            w[0] = 1.0
+            _chol_build(L, cor, ncor, s, BB)
     _form_x(B, s, cor, ncor, w, x)
     it = 0
     while True:
         if ncor == n + 1:
-            mn = _bary_check(B, s, cor, ncor, w)
+            mn = bary_check(B, s, cor, ncor, w, WK)
             if mn > BARY_TOL:
                 return INFEASIBLE, ncor, it
             return DEGENERATE, ncor, it
+        xx = 0.0
+        for k in range(n):
+            xx += x[k] * x[k]
+        if xx < THIN * THIN and ncor <= n:
+            refine_x(B, s, cor, ncor, x)
         best = np.inf
         jb = -1
         for a in range(nact):
@@ -270,7 +424,13 @@ def mnp(B, s, BB, act, nact, cor, ncor, w, x, rho, stop_feasible, max_iter):
         ncor += 1
         nc = _minor(B, s, BB, cor, ncor, w, L, alpha, tmp)
         if nc < 0:
-            break
+            # factor could not be rebuilt: restart the corral from one point
+            cor[0] = jb
+            ncor = 1
+            w[0] = 1.0
+            _chol_build(L, cor, ncor, s, BB)
+            _form_x(B, s, cor, ncor, w, x)
+            continue
         entered = False
         for a in range(nc):
             if cor[a] == jb:
@@ -281,6 +441,8 @@ def mnp(B, s, BB, act, nact, cor, ncor, w, x, rho, stop_feasible, max_iter):
             break
         _form_x(B, s, cor, ncor, w, x)
     # stopped without convergence (stall, iteration cap): x may still certify feasibility
+    if ncor <= n:
+        refine_x(B, s, cor, ncor, x)
     best = np.inf
     for a in range(nact):
         i = act[a]

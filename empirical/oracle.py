@@ -49,13 +49,19 @@ from .sampling import validate_matrix
 #: count tolerance: a row with <b_i,u> > -CTOL counts as positive (conservative upper bounds)
 CTOL = 1e-10
 
-_BRANCH = {"witness": 0, "index": 1, "packed": 2}
+_BRANCH = {"witness": 0, "index": 1}
+_PACKING = {"none": 0, "greedy": 1, "dive": 2, "dive_slow": 3}
 
 DEFAULTS: dict[str, Any] = {
-    "packing": True,
+    "packing": "dive",
     "inherit": True,
     "slot_empty": True,
     "force": True,
+    "repack": True,
+    "dive_continue": True,
+    "repack_gap": 1000,
+    "pool": "path",
+    "pool_window": 256,
     "branch": "witness",
     "pos_first": False,
     "reuse_pos": True,
@@ -74,79 +80,65 @@ class _State:
     def __init__(self, B: np.ndarray, record: bool):
         m, n = B.shape
         D = m + 2
+        self.DS = np.zeros((D, oc.NDS), np.int64)
         self.sg = np.zeros((D, m), np.int8)
         self.sf = np.ones((D, m))
         self.fixed = np.zeros((D, m + 1), np.int64)
-        self.nfix = np.zeros(D, np.int64)
         self.owner = np.full((D, m), -1, np.int64)
         self.slot_pid = np.zeros((D, m + 1), np.int64)
         self.slot_nf = np.zeros((D, m + 1), np.int64)
-        self.nslot = np.zeros(D, np.int64)
-        self.npk = np.zeros(D, np.int64)
-        self.nP = np.zeros(D, np.int64)
         self.cor = np.zeros((D, n + 2), np.int64)
-        self.ncor = np.zeros(D, np.int64)
+        self.wc = np.zeros((D, n + 2))
+        self.LD = np.zeros((D, n + 2, n + 2))
         self.U = np.zeros((D, n))
-        self.wvalid = np.zeros(D, np.int64)
-        self.br = np.zeros(D, np.int64)
-        self.stage = np.zeros(D, np.int64)
-        self.first = np.zeros(D, np.int64)
-        self.LBd = np.zeros(D, np.int64)
-        K = 4096
+        K = 8192
         self.pool_rows = np.zeros((K, n + 1), np.int64)
         self.pool_sg = np.zeros((K, n + 1), np.int8)
         self.pool_w = np.zeros((K, n + 1))
-        T = 4096 if record else 1
-        self.tr_kind = np.zeros(T, np.int8)
-        self.tr_row = np.zeros(T, np.int64)
-        self.tr_first = np.zeros(T, np.int8)
-        self.tr_start = np.zeros(T, np.int64)
-        self.tr_cnt = np.zeros(T, np.int64)
+        T = 8192 if record else 1
+        self.tr = np.zeros((T, oc.NTR), np.int64)
         I = 4 * T if record else 1
         self.it_pid = np.zeros(I, np.int64)
         self.it_y = np.zeros(I)
         self.best_u = np.zeros(n)
 
     def args(self) -> tuple:
-        return (self.sg, self.sf, self.fixed, self.nfix, self.owner, self.slot_pid, self.slot_nf,
-                self.nslot, self.npk, self.nP, self.cor, self.ncor, self.U, self.wvalid, self.br,
-                self.stage, self.first, self.LBd, self.pool_rows, self.pool_sg, self.pool_w,
-                self.tr_kind, self.tr_row, self.tr_first, self.tr_start, self.tr_cnt,
-                self.it_pid, self.it_y, self.best_u)
+        return (self.DS, self.sg, self.sf, self.fixed, self.owner, self.slot_pid, self.slot_nf,
+                self.cor, self.wc, self.LD, self.U, self.pool_rows, self.pool_sg, self.pool_w,
+                self.tr, self.it_pid, self.it_y, self.best_u)
 
     def grow(self, st: np.ndarray, record: bool, depth: int) -> None:
         m = self.sg.shape[1]
-        npool = int(st[oc.S_NPOOL])
-        if npool + m + 2 > self.pool_rows.shape[0]:
+        need_pool = int(st[oc.S_NPOOL]) + 4 * m + 8
+        if need_pool > self.pool_rows.shape[0]:
             if not record:
                 self._compact_pool(st, depth)
-                npool = int(st[oc.S_NPOOL])
-            if npool + m + 2 > self.pool_rows.shape[0] // 2 or record:
-                K = max(2 * self.pool_rows.shape[0], npool + 2 * m + 4)
+            npool = int(st[oc.S_NPOOL])
+            if record or npool + 4 * m + 8 > self.pool_rows.shape[0] // 2:
+                K = max(2 * self.pool_rows.shape[0], npool + 8 * m + 16)
                 self.pool_rows = _resize(self.pool_rows, K)
                 self.pool_sg = _resize(self.pool_sg, K)
                 self.pool_w = _resize(self.pool_w, K)
         if record:
-            if st[oc.S_NTREE] + m + 4 > self.tr_kind.shape[0]:
-                T = 2 * self.tr_kind.shape[0] + m + 4
-                self.tr_kind = _resize(self.tr_kind, T)
-                self.tr_row = _resize(self.tr_row, T)
-                self.tr_first = _resize(self.tr_first, T)
-                self.tr_start = _resize(self.tr_start, T)
-                self.tr_cnt = _resize(self.tr_cnt, T)
-            if st[oc.S_NITEMS] + 3 * m + 4 > self.it_pid.shape[0]:
-                I = 2 * self.it_pid.shape[0] + 3 * m + 4
+            if st[oc.S_NTREE] + 4 * m + 8 > self.tr.shape[0]:
+                self.tr = _resize(self.tr, 2 * self.tr.shape[0] + 4 * m + 8)
+            if st[oc.S_NITEMS] + 6 * m + 8 > self.it_pid.shape[0]:
+                I = 2 * self.it_pid.shape[0] + 6 * m + 8
                 self.it_pid = _resize(self.it_pid, I)
                 self.it_y = _resize(self.it_y, I)
 
     def _compact_pool(self, st: np.ndarray, depth: int) -> None:
-        """Keep only the pool entries referenced by alive slots on the current path."""
+        """Keep only the pool entries the search can still refer to: alive slots and the
+        subsystems found by the nodes on the current path (order is preserved)."""
         npool = int(st[oc.S_NPOOL])
         live = np.zeros(npool, bool)
+        DS = self.DS
         for d in range(depth + 1):
-            ns = int(self.nslot[d])
+            ns = int(DS[d, oc.D_NSLOT])
             alive = self.slot_nf[d, :ns] > 0
             live[self.slot_pid[d, :ns][alive]] = True
+            a1 = int(DS[d, oc.D_PP1]) if d < depth else npool
+            live[int(DS[d, oc.D_PP0]):a1] = True
         keep = np.flatnonzero(live)
         remap = np.full(npool, -1, np.int64)
         remap[keep] = np.arange(keep.size)
@@ -154,22 +146,21 @@ class _State:
         self.pool_sg[: keep.size] = self.pool_sg[keep]
         self.pool_w[: keep.size] = self.pool_w[keep]
         for d in range(depth + 1):
-            ns = int(self.nslot[d])
+            ns = int(DS[d, oc.D_NSLOT])
             alive = self.slot_nf[d, :ns] > 0
             self.slot_pid[d, :ns] = np.where(alive, remap[self.slot_pid[d, :ns]], 0)
+            DS[d, oc.D_PP0] = np.searchsorted(keep, DS[d, oc.D_PP0])
+            DS[d, oc.D_PP1] = np.searchsorted(keep, DS[d, oc.D_PP1])
         st[oc.S_NPOOL] = keep.size
 
-    def lower_bound(self, st: np.ndarray, rc: int) -> int:
+    def lower_bound(self, st: np.ndarray) -> int:
         """Proven global lower bound when the search stopped early (DFS frontier minimum)."""
-        t = int(st[oc.S_T])
         d = int(st[oc.S_DEPTH])
-        lb = t
-        pend = [int(self.nP[d] + self.npk[d])]
+        pend = [int(st[oc.S_T]), int(self.DS[d, oc.D_NP] + self.DS[d, oc.D_NPK])]
         for e in range(d):
-            if self.stage[e] == 2:
-                pend.append(int(self.LBd[e]))
-        lb = min([lb, *pend])
-        return lb
+            if self.DS[e, oc.D_STAGE] == 2:
+                pend.append(int(self.DS[e, oc.D_LB]))
+        return min(pend)
 
 
 def _resize(a: np.ndarray, n: int) -> np.ndarray:
@@ -188,6 +179,12 @@ def _options(switches: dict[str, Any]) -> dict[str, Any]:
     o.update(switches)
     if o["branch"] not in _BRANCH:
         raise ReluInjError(f"branch must be one of {sorted(_BRANCH)}, got {o['branch']!r}")
+    if o["packing"] in (False, None):
+        o["packing"] = "none"
+    if o["packing"] is True:
+        o["packing"] = DEFAULTS["packing"]
+    if o["packing"] not in _PACKING:
+        raise ReluInjError(f"packing must be one of {sorted(_PACKING)}, got {o['packing']!r}")
     return o
 
 
@@ -267,9 +264,10 @@ def solve_oracle(
     if mk < n + 1 or n == 1:
         return _small_case(A, Ak, keep, decision, t_start)
     B, BB = normalise_rows(Ak)
+    BT = np.ascontiguousarray(B.T)
     opt = np.zeros(oc.NOPT, np.int64)
     opt[oc.O_DECISION] = int(decision)
-    opt[oc.O_PACKING] = int(bool(opts["packing"]))
+    opt[oc.O_PACKING] = _PACKING[opts["packing"]]
     opt[oc.O_INHERIT] = int(bool(opts["inherit"]))
     opt[oc.O_BRANCH] = _BRANCH[opts["branch"]]
     opt[oc.O_POS_FIRST] = int(bool(opts["pos_first"]))
@@ -281,11 +279,16 @@ def solve_oracle(
     opt[oc.O_PROFILE] = int(bool(opts["profile"]))
     opt[oc.O_SLOT_EMPTY] = int(bool(opts["slot_empty"]))
     opt[oc.O_FORCE] = int(bool(opts["force"]))
+    opt[oc.O_REPACK] = int(opts["repack"])
+    opt[oc.O_DIVE_CONT] = int(bool(opts["dive_continue"]))
+    opt[oc.O_REPACK_GAP] = int(opts["repack_gap"])
+    opt[oc.O_POOL] = {"none": 0, "path": 1, "window": 2}[opts["pool"] or "none"]
+    opt[oc.O_POOL_WIN] = int(opts["pool_window"])
     fopt = np.zeros(oc.NFOPT)
     fopt[oc.F_RHO_NODE] = float(opts["rho_node"])
     fopt[oc.F_RHO_PACK] = float(opts["rho_pack"])
     fopt[oc.F_CTOL] = CTOL
-    stt = np.zeros(16, np.int64)
+    stt = np.zeros(oc.NST, np.int64)
     t0 = mk + 1 if not decision else n
     stt[oc.S_T] = t0
     stt[oc.S_BEST] = mk + 1
@@ -296,11 +299,13 @@ def solve_oracle(
     cnt = np.zeros(oc.NCNT, np.int64)
     S = _State(B, record_proof)
     while True:
-        rc = oc.search(B, BB, opt, fopt, stt, cnt, *S.args())
+        rc = oc.search(B, BT, BB, opt, fopt, stt, cnt, *S.args())
         if rc == oc.RC_GROW:
             S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
             continue
         break
+    global _DEBUG
+    _DEBUG = (B, BB, S, stt, opt, fopt)
     if rc == oc.RC_DEGENERATE:
         raise DegenerateInputError(
             f"oracle: a node test met a degenerate corral at depth {int(stt[oc.S_DEPTH])} "
@@ -321,7 +326,7 @@ def solve_oracle(
         if not decision and lower != upper:
             raise AssertionError(f"oracle: exhausted with bounds [{lower}, {upper}]")
     else:
-        lower = min(S.lower_bound(stt, rc), upper)
+        lower = min(S.lower_bound(stt), upper)
         status = "time_limit" if rc == oc.RC_DEADLINE else "node_limit"
     if decision and rc == oc.RC_EXHAUSTED:
         lower = n
@@ -375,6 +380,11 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         "prune_infeasible": int(cnt[oc.C_PRUNE_INFEAS]),
         "prune_slot": int(cnt[oc.C_PRUNE_SLOT]),
         "forced": int(cnt[oc.C_FORCED]),
+        "repack": int(cnt[oc.C_REPACK]),
+        "repack_win": int(cnt[oc.C_REPACK_WIN]),
+        "repack_gt_eq_lt": [int(cnt[21]), int(cnt[22]), int(cnt[23])],
+        "pool_win": int(cnt[oc.C_POOL_WIN]),
+        "pool_prune": int(cnt[oc.C_POOL_PRUNE]),
         "incumbents": int(cnt[oc.C_INCUMBENT]),
         "max_depth": int(cnt[oc.C_MAXDEPTH]),
         "pool_size": int(stt[oc.S_NPOOL]),
@@ -384,4 +394,6 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         d["node_test_s"] = float(cnt[oc.C_T_NODETEST] / tps)
         d["pack_s"] = float(cnt[oc.C_T_PACK] / tps)
         d["child_setup_s"] = float(cnt[oc.C_T_COPY] / tps)
+        d["repack_s"] = float(cnt[oc.C_T_REPACK] / tps)
+        d["pack_mnp_s"] = float(cnt[oc.C_T_MNP_PK] / tps)
     return d

@@ -2,27 +2,33 @@
 
 A node fixes some rows to ``<= 0`` (``NEG``) or ``> 0`` (``POS``); the others are free.  Its value
 is ``min #{i : <a_i,u> > 0}`` over the ``u ≠ 0`` obeying the fixed signs.  With ``|P|`` the number
-of POS rows, a node's lower bound is ``LB = |P| + (number of packed subsystems)``: a *packed
+of POS rows, the node's lower bound is ``LB = |P| + (number of packed subsystems)``.  A *packed
 subsystem* is an infeasible subsystem ``T`` (``n+1`` sign-adjusted rows, ``0`` in the interior of
-their convex hull, found as a Wolfe corral) whose fixed rows agree with the node and whose free rows
-(treated as ``<= 0``) are disjoint from those of the other packed subsystems; each forces one of its
-free rows positive (Bremner–Chen style bound).  The packing is inherited by the children: a NEG
-child removes the row from its subsystem's free part (an empty free part proves the child empty);
-a POS child adds one to ``|P|`` and drops the subsystem, so ``LB`` never decreases.
+their convex hull: a Wolfe corral) whose fixed rows agree with the node, whose free rows are
+treated as ``<= 0`` and are disjoint from the free rows of the other packed subsystems; each forces
+one of its free rows positive (Bremner–Chen style disjoint packing).  The packing is inherited: a
+NEG child removes the row from its subsystem's free part (an empty free part proves the child
+empty); a POS child adds one to ``|P|`` and drops the subsystem, so ``LB`` never decreases.
 
-Per node: (1) node test = Wolfe min-norm point of the fixed rows (warm-started from the parent's
-corral; skipped in a POS child whose parent's witness is still valid), giving a max-margin witness
-``u``; (2) incumbent update from ``u``; (3) greedy extension of the packing by min-norm point runs on
-fixed rows + unpacked free rows until they become feasible (whose witness is another incumbent
-candidate) or ``LB >= t``; (4) branch on the free row most positive at ``u``.
+Per node:
+1. node test: Wolfe min-norm point of the fixed rows, warm-started from the parent's corral and
+   Cholesky factor (skipped in a POS child whose parent's witness stays valid): max-margin witness
+   ``u`` (the centre of the node's cone) or an infeasible subsystem (leaf);
+2. incumbent update from ``u``;
+3. packing, extended on top of the inherited one, either *greedy* (min-norm point of the fixed
+   rows + all unpacked free rows, repeated) or by *dives* (add, one at a time as ``<= 0``, the
+   unpacked free row most positive at the current centre, re-centre, until the cone empties: the
+   corral is a subsystem whose free rows are few);  a subsystem left with one free row forces that
+   row POS (no branching); optionally the packing is rebuilt from scratch with the node's fixed
+   rows (``repack``) and the larger packing kept;
+4. branch on the free row most positive at ``u``: NEG child first (default).
 
 ``t`` is the threshold: decision mode ``t = n`` (stop at the first witness with ``< n`` positives);
 exact mode ``t`` = best witness count so far (prune ``LB >= t``; at the end ``k* = t``).
 
-Everything lives in preallocated arrays so the kernel can return (budget, deadline, full buffers)
-and resume where it stopped.  The proof of the lower bound is recorded in preorder: one record per
-node (internal: branching row and which child comes first; leaf: the pool subsystems and their
-packing weights).
+Everything lives in preallocated arrays so the kernel can return (node budget, deadline, full
+buffers) and resume.  The lower-bound proof is recorded in preorder, one record per node
+(internal: branching row and first child; leaf: pool subsystems and packing weights).
 """
 
 from __future__ import annotations
@@ -31,7 +37,20 @@ import numpy as np
 from numba import njit
 
 from ._ticks import rdtsc
-from .mnp import DEGENERATE, FEASIBLE, INFEASIBLE, mnp
+from .mnp import (
+    _form_x,
+    BARY_TOL,
+    DEGENERATE,
+    FEAS_TOL,
+    FEASIBLE,
+    INFEASIBLE,
+    THIN,
+    bary_check,
+    corral_reset,
+    mnp_warm,
+    refine_x,
+    wolfe_add,
+)
 
 # row states
 FREE = 0
@@ -46,10 +65,16 @@ RC_GROW = 3
 RC_DEGENERATE = 4
 RC_NODE_LIMIT = 5
 
-# tree record kinds
+# tree record kinds and columns of tr
 K_INTERNAL = 0
 K_INFEASIBLE = 1
 K_BOUND = 2
+TR_KIND = 0
+TR_ROW = 1
+TR_FIRST = 2
+TR_START = 3
+TR_CNT = 4
+NTR = 5
 
 # st (int64 state) indices
 S_DEPTH = 0
@@ -59,24 +84,45 @@ S_NTREE = 3
 S_NITEMS = 4
 S_DEADLINE = 5
 S_NODE_LIMIT = 6
-S_DEGEN_ROW = 7
-S_BEST = 8
+S_BEST = 7
+S_ARG = 8
+NST = 16
+
+# per-depth scalars (columns of DS)
+D_NFIX = 0
+D_NSLOT = 1
+D_NPK = 2
+D_NP = 3
+D_NCOR = 4
+D_WVALID = 5
+D_BR = 6
+D_STAGE = 7
+D_FIRST = 8
+D_LB = 9
+D_PP0 = 10  # pool size when the node started (its own subsystems follow)
+D_PP1 = 11  # pool size when the node branched
+NDS = 12
 
 # opt (int64 options) indices
 O_DECISION = 0
-O_PACKING = 1
+O_PACKING = 1  # 0 none, 1 greedy min-norm extension, 2 dives
 O_INHERIT = 2
-O_BRANCH = 3  # 0 most positive at witness, 1 lowest free index, 2 most positive packed row
-O_POS_FIRST = 4
-O_REUSE_POS = 5
-O_STOP_FEAS = 6
-O_RECORD = 7
-O_MAXIT = 8
-O_WARM = 9
-O_PROFILE = 10
-O_SLOT_EMPTY = 11  # prune a NEG child whose packed subsystem lost its last free row
-O_FORCE = 12  # fix rows forced positive by a packed subsystem with one free row
-NOPT = 16
+O_POS_FIRST = 3
+O_REUSE_POS = 4
+O_STOP_FEAS = 5
+O_RECORD = 6
+O_MAXIT = 7
+O_WARM = 8
+O_PROFILE = 9
+O_SLOT_EMPTY = 10
+O_FORCE = 11
+O_REPACK = 12
+O_BRANCH = 13  # 0 most positive at the node witness, 1 first free row not certainly negative
+O_DIVE_CONT = 14  # after a dive finds a subsystem, continue from the dive's remaining rows
+O_REPACK_GAP = 15  # repack only when t - LB <= this
+O_POOL = 16  # 0 off; 1 greedy packing from the subsystems found on the path; 2 + recent window
+O_POOL_WIN = 17
+NOPT = 24
 
 # fopt indices
 F_RHO_NODE = 0
@@ -102,7 +148,20 @@ C_T_PACK = 13
 C_T_TOTAL = 14
 C_T_COPY = 15
 C_FORCED = 16
-NCNT = 20
+C_REPACK = 17
+C_REPACK_WIN = 18
+C_T_REPACK = 19
+C_T_MNP_PK = 20
+C_POOL_WIN = 24
+C_POOL_PRUNE = 25
+C_POOL_INF = 26
+NCNT = 32
+
+# _pack return codes
+P_OK = 0
+P_INFEAS = 1
+P_DEGEN = 2
+P_FOUND = 3
 
 
 @njit(cache=True)
@@ -118,25 +177,25 @@ def _add_pool(pool_rows, pool_sg, pool_w, st, cor, ncor, w, sgrow):
 
 
 @njit(cache=True)
-def _rec_internal(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, r, firstsign):
+def _rec_internal(st, tr, r, firstsign):
     k = st[S_NTREE]
-    tr_kind[k] = K_INTERNAL
-    tr_row[k] = r
-    tr_first[k] = firstsign
-    tr_start[k] = st[S_NITEMS]
-    tr_cnt[k] = 0
+    tr[k, TR_KIND] = K_INTERNAL
+    tr[k, TR_ROW] = r
+    tr[k, TR_FIRST] = firstsign
+    tr[k, TR_START] = st[S_NITEMS]
+    tr[k, TR_CNT] = 0
     st[S_NTREE] = k + 1
 
 
 @njit(cache=True)
-def _rec_leaf1(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y, pid):
+def _rec_leaf1(st, tr, it_pid, it_y, pid):
     k = st[S_NTREE]
-    tr_kind[k] = K_INFEASIBLE
-    tr_row[k] = -1
-    tr_first[k] = 0
+    tr[k, TR_KIND] = K_INFEASIBLE
+    tr[k, TR_ROW] = -1
+    tr[k, TR_FIRST] = 0
     j = st[S_NITEMS]
-    tr_start[k] = j
-    tr_cnt[k] = 1
+    tr[k, TR_START] = j
+    tr[k, TR_CNT] = 1
     it_pid[j] = pid
     it_y[j] = 1.0
     st[S_NITEMS] = j + 1
@@ -144,27 +203,27 @@ def _rec_leaf1(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y, pi
 
 
 @njit(cache=True)
-def _rec_bound(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y, slot_pid, slot_nf, ns):
+def _rec_bound(st, tr, it_pid, it_y, slot_pid, slot_nf, ns):
     k = st[S_NTREE]
-    tr_kind[k] = K_BOUND
-    tr_row[k] = -1
-    tr_first[k] = 0
+    tr[k, TR_KIND] = K_BOUND
+    tr[k, TR_ROW] = -1
+    tr[k, TR_FIRST] = 0
     j = st[S_NITEMS]
-    tr_start[k] = j
+    tr[k, TR_START] = j
     c = 0
     for q in range(ns):
         if slot_nf[q] > 0:
             it_pid[j + c] = slot_pid[q]
             it_y[j + c] = 1.0
             c += 1
-    tr_cnt[k] = c
+    tr[k, TR_CNT] = c
     st[S_NITEMS] = j + c
     st[S_NTREE] = k + 1
 
 
 @njit(cache=True)
 def _count_pos(B, u, v, ctol):
-    """v = B u; number of rows not certainly negative (conservative positive count)."""
+    """v = B u; number of rows not certainly negative (a conservative count of positives)."""
     m, n = B.shape
     c = 0
     for i in range(m):
@@ -178,25 +237,546 @@ def _count_pos(B, u, v, ctol):
 
 
 @njit(cache=True)
-def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, nfix, owner, slot_pid, slot_nf, nslot,
-                npk, nP, cor, ncor, U, wvalid, br, LBd, pool_rows, n1,
-                tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y, remap):
-    """Set up depth d+1 as the child (br[d] -> sign) of depth d; False if proven empty at once."""
+def _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+    """Record u if it beats the best count; True iff decision mode found a count below t."""
+    c = _count_pos(B, u, v, ctol)
+    if c < st[S_BEST]:
+        cnt[C_INCUMBENT] += 1
+        st[S_BEST] = c
+        for k in range(u.shape[0]):
+            best_u[k] = u[k]
+        if decision:
+            return c < st[S_T]
+        st[S_T] = c
+    return False
+
+
+@njit(cache=True)
+def _unit_neg(x, u):
+    nx = 0.0
+    for k in range(x.shape[0]):
+        nx += x[k] * x[k]
+    nx = np.sqrt(nx)
+    for k in range(x.shape[0]):
+        u[k] = -x[k] / nx
+
+
+@njit(cache=True)
+def _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n):
+    nc = DS[d, D_NCOR]
+    for a in range(nc):
+        wcor[a] = cor[d, a]
+        ww[a] = wc[d, a]
+        for b in range(a + 1):
+            Lw[a, b] = LD[d, a, b]
+    return nc
+
+
+@njit(cache=True)
+def _new_slot(d, pid, wcor, nc, sg, owner, slot_pid, slot_nf, DS):
+    nfree = 0
+    for a in range(nc):
+        if sg[d, wcor[a]] == FREE:
+            nfree += 1
+    if nfree == 0:
+        return 0
+    q = DS[d, D_NSLOT]
+    slot_pid[d, q] = pid
+    slot_nf[d, q] = nfree
+    DS[d, D_NSLOT] = q + 1
+    DS[d, D_NPK] += 1
+    for a in range(nc):
+        i = wcor[a]
+        if sg[d, i] == FREE:
+            owner[d, i] = q
+    return nfree
+
+
+@njit(cache=True)
+def _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
+          pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt,
+          act, insel, wcor, ww, Lw, x, u, v, randk, WK):
+    """Extend the packing of node d until LB >= t or no unpacked subsystem is left (P_* code)."""
+    m, n = B.shape
+    ctol = fopt[F_CTOL]
+    maxit = opt[O_MAXIT]
+    decision = opt[O_DECISION] != 0
+    warm = opt[O_WARM] != 0
+    mode = opt[O_PACKING]
+    lb = DS[d, D_NP] + DS[d, D_NPK]
+    if mode == 1:
+        # greedy: min-norm point of fixed rows + every unpacked free row, repeated
+        na = 0
+        for i in range(m):
+            if sg[d, i] != FREE or owner[d, i] < 0:
+                act[na] = i
+                na += 1
+        nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n) if warm else 0
+        wm = warm
+        while lb < st[S_T] and na > 0:
+            status, nc, its = mnp_warm(B, sf[d], BB, act, na, wcor, nc, ww, Lw, wm, x,
+                                       fopt[F_RHO_PACK], True, maxit, WK)
+            cnt[C_PK_CALLS] += 1
+            cnt[C_PK_ITERS] += its
+            if status == DEGENERATE:
+                return P_DEGEN
+            if status == FEASIBLE:
+                _unit_neg(x, u)
+                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                    return P_FOUND
+                break
+            pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
+            if _new_slot(d, pid, wcor, nc, sg, owner, slot_pid, slot_nf, DS) == 0:
+                st[S_ARG] = pid
+                return P_INFEAS
+            cnt[C_PK_FOUND] += 1
+            lb += 1
+            k2 = 0
+            for a in range(na):
+                i = act[a]
+                if sg[d, i] != FREE or owner[d, i] < 0:
+                    act[k2] = i
+                    k2 += 1
+            na = k2
+            k2 = 0
+            for a in range(nc):
+                if sg[d, wcor[a]] != FREE:
+                    wcor[k2] = wcor[a]
+                    k2 += 1
+            nc = k2 if warm else 0
+            wm = False
+        return P_OK
+    # dives
+    nfx = DS[d, D_NFIX]
+    for a in range(nfx):
+        act[a] = fixed[d, a]
+    na = nfx
+    nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n) if warm else 0
+    wm = warm
+    for k in range(n):
+        u[k] = U[d, k]
+    code = P_OK
+    cont = opt[O_DIVE_CONT] != 0
+    resolve = False
+    while lb < st[S_T]:
+        if not resolve:
+            jb = -1
+            bv = -np.inf
+            jb2 = -1
+            bv2 = -np.inf
+            for i in range(m):
+                if sg[d, i] == FREE and owner[d, i] < 0 and insel[i] == 0:
+                    acc = 0.0
+                    for k in range(n):
+                        acc += B[i, k] * u[k]
+                    if acc > bv:
+                        bv2 = bv
+                        jb2 = jb
+                        bv = acc
+                        jb = i
+                    elif acc > bv2:
+                        bv2 = acc
+                        jb2 = i
+            if randk > 1 and jb2 >= 0 and bv2 > -ctol and np.random.random() < 0.5:
+                jb = jb2
+                bv = bv2
+            if jb < 0 or bv <= -ctol:
+                # every unpacked free row is negative at u: no subsystem is left among them
+                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                    code = P_FOUND
+                break
+            insel[jb] = 1
+            act[na] = jb
+            na += 1
+        resolve = False
+        status, nc, its = mnp_warm(B, sf[d], BB, act, na, wcor, nc, ww, Lw, wm, x,
+                                   fopt[F_RHO_NODE], False, maxit, WK)
+        wm = warm
+        cnt[C_PK_CALLS] += 1
+        cnt[C_PK_ITERS] += its
+        if status == DEGENERATE:
+            code = P_DEGEN
+            break
+        if status == FEASIBLE:
+            _unit_neg(x, u)
+            continue
+        pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
+        if _new_slot(d, pid, wcor, nc, sg, owner, slot_pid, slot_nf, DS) == 0:
+            st[S_ARG] = pid
+            code = P_INFEAS
+            break
+        cnt[C_PK_FOUND] += 1
+        lb += 1
+        if cont:
+            # keep the dive's other rows: drop the new subsystem's free rows and re-solve
+            k2 = nfx
+            for a in range(nfx, na):
+                i = act[a]
+                if owner[d, i] >= 0:
+                    insel[i] = 0
+                else:
+                    act[k2] = i
+                    k2 += 1
+            na = k2
+            k2 = 0
+            for a in range(nc):
+                if sg[d, wcor[a]] != FREE:
+                    wcor[k2] = wcor[a]
+                    k2 += 1
+            nc = k2
+            wm = False
+            if na > nfx:
+                resolve = True
+                continue
+        for a in range(nfx, na):
+            insel[act[a]] = 0
+        na = nfx
+        nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n) if warm else 0
+        wm = warm
+        for k in range(n):
+            u[k] = U[d, k]
+    for a in range(nfx, na):
+        insel[act[a]] = 0
+    return code
+
+
+@njit(cache=True)
+def _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
+                pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt,
+                inact, sel, wcor, ww, Lw, x, u, v, WK):
+    """Packing by dives as one continuous Wolfe run whose point set grows (see _pack): every
+    major iteration computes ``B x`` once for both Wolfe's optimality test and the dive's choice
+    of the next row.  Returns a P_* code."""
+    m, n = B.shape
+    n1 = n + 1
+    s = sf[d]
+    ctol = fopt[F_CTOL]
+    rho = fopt[F_RHO_NODE]
+    decision = opt[O_DECISION] != 0
+    cont = opt[O_DIVE_CONT] != 0
+    lb = DS[d, D_NP] + DS[d, D_NPK]
+    nfx = DS[d, D_NFIX]
+    for a in range(nfx):
+        inact[fixed[d, a]] = 1
+    nS = 0
+    nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n)
+    if nc > 0:
+        _form_x(B, s, wcor, nc, ww, x)
+    code = P_OK
+    guard = 0
+    maxg = 50 * m + 1000
+    while lb < st[S_T]:
+        guard += 1
+        if guard > maxg:
+            code = P_DEGEN
+            break
+        if nc == n1:
+            cnt[C_PK_CALLS] += 1
+            if bary_check(B, s, wcor, nc, ww, WK) <= BARY_TOL:
+                code = P_DEGEN
+                break
+            pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
+            if _new_slot(d, pid, wcor, nc, sg, owner, slot_pid, slot_nf, DS) == 0:
+                st[S_ARG] = pid
+                code = P_INFEAS
+                break
+            cnt[C_PK_FOUND] += 1
+            lb += 1
+            if lb >= st[S_T]:
+                break
+            k2 = 0
+            for a in range(nS):
+                i = sel[a]
+                if cont and owner[d, i] < 0:
+                    sel[k2] = i
+                    k2 += 1
+                else:
+                    inact[i] = 0
+            nS = k2
+            if nS > 0:
+                k2 = 0
+                for a in range(nc):
+                    if sg[d, wcor[a]] != FREE:
+                        wcor[k2] = wcor[a]
+                        k2 += 1
+                nc = corral_reset(B, s, BB, wcor, k2, ww, Lw, x, WK)
+            else:
+                nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n)
+                if nc > 0:
+                    _form_x(B, s, wcor, nc, ww, x)
+            if nc == 0 and nS > 0:
+                wcor[0] = sel[0]
+                nc = corral_reset(B, s, BB, wcor, 1, ww, Lw, x, WK)
+            continue
+        if nc == 0:
+            # no constraint yet (root): choose by the node's direction
+            for k in range(n):
+                u[k] = U[d, k]
+            _count_pos(B, u, v, ctol)
+            jb = -1
+            bv = -np.inf
+            for i in range(m):
+                if sg[d, i] == FREE and owner[d, i] < 0 and inact[i] == 0 and v[i] > bv:
+                    bv = v[i]
+                    jb = i
+            if jb < 0 or bv <= -ctol:
+                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                    code = P_FOUND
+                break
+            inact[jb] = 2
+            sel[nS] = jb
+            nS += 1
+            wcor[0] = jb
+            nc = corral_reset(B, s, BB, wcor, 1, ww, Lw, x, WK)
+            continue
+        cnt[C_PK_ITERS] += 1
+        xx = 0.0
+        for k in range(n):
+            xx += x[k] * x[k]
+        if xx < THIN * THIN:
+            refine_x(B, s, wcor, nc, x)
+            xx = 0.0
+            for k in range(n):
+                xx += x[k] * x[k]
+        # one pass v = B x (transposed layout: the inner loop is contiguous and vectorises)
+        for i in range(m):
+            v[i] = 0.0
+        for k in range(n):
+            xk = x[k]
+            for i in range(m):
+                v[i] += BT[k, i] * xk
+        # Wolfe's optimality over the active rows, and the dive's candidate: the unpacked free
+        # row most positive at the centre u = -x/|x|, i.e. with the most negative <b_i, x>
+        best = np.inf
+        jmin = -1
+        jb = -1
+        bv = np.inf
+        for i in range(m):
+            vi = v[i]
+            if inact[i] != 0:
+                val = s[i] * vi
+                if val < best:
+                    best = val
+                    jmin = i
+            elif vi < bv and sg[d, i] == FREE and owner[d, i] < 0:
+                bv = vi
+                jb = i
+        nx = np.sqrt(xx)
+        if best < (1.0 - rho) * xx:
+            ok, nc = wolfe_add(B, s, BB, wcor, nc, ww, Lw, jmin, x, WK)
+            if ok:
+                continue
+            if not best > FEAS_TOL * nx:
+                code = P_DEGEN
+                break
+            xx = 0.0
+            for k in range(n):
+                xx += x[k] * x[k]
+            nx = np.sqrt(xx)
+            jb = -1
+            bv = np.inf
+            for i in range(m):
+                acc = 0.0
+                for k in range(n):
+                    acc += B[i, k] * x[k]
+                v[i] = acc
+                if inact[i] == 0 and acc < bv and sg[d, i] == FREE and owner[d, i] < 0:
+                    bv = acc
+                    jb = i
+        elif not best > FEAS_TOL * nx:
+            code = P_DEGEN
+            break
+        if jb < 0 or bv >= ctol * nx:
+            for k in range(n):
+                u[k] = -x[k] / nx
+            if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                code = P_FOUND
+            break
+        inact[jb] = 2
+        sel[nS] = jb
+        nS += 1
+        ok, nc = wolfe_add(B, s, BB, wcor, nc, ww, Lw, jb, x, WK)
+        if not ok:
+            code = P_DEGEN
+            break
+    for a in range(nfx):
+        inact[fixed[d, a]] = 0
+    for a in range(nS):
+        inact[sel[a]] = 0
+    return code
+
+
+@njit(cache=True)
+def _consider(d, pid, pool_rows, pool_sg, sg, n1):
+    """Free-row count of pool subsystem pid at node d, or -1 if inconsistent with the node."""
+    f = 0
+    for b in range(n1):
+        s_ = sg[d, pool_rows[pid, b]]
+        if pool_sg[pid, b] == POS:
+            if s_ != POS:
+                return -1
+        else:
+            if s_ == POS:
+                return -1
+            if s_ == FREE:
+                f += 1
+    return f
+
+
+@njit(cache=True)
+def _pool_pack(d, st, opt, pool_rows, pool_sg, sg, owner, slot_pid, slot_nf, DS, n1, cand, fcnt,
+               bucket):
+    """Greedy disjoint packing (fewest free rows first) from the subsystems found on the path
+    (and optionally the most recent ones) into node d; returns the count, or -1 - pid when a
+    subsystem lies entirely within the node's fixed rows (the node is empty)."""
+    m = sg.shape[1]
+    nc = 0
+    half = cand.shape[0] // 2
+    npool = st[S_NPOOL]
+    for e in range(d + 1):
+        a0 = DS[e, D_PP0]
+        a1 = DS[e, D_PP1] if e < d else npool
+        for pid in range(a0, a1):
+            f = _consider(d, pid, pool_rows, pool_sg, sg, n1)
+            if f == 0:
+                return -1 - pid
+            if f > 0 and nc < half:
+                cand[nc] = pid
+                fcnt[nc] = f
+                nc += 1
+    if opt[O_POOL] == 2:
+        lo = npool - opt[O_POOL_WIN]
+        if lo < 0:
+            lo = 0
+        for pid in range(lo, npool):
+            if pid >= DS[d, D_PP0]:
+                break
+            f = _consider(d, pid, pool_rows, pool_sg, sg, n1)
+            if f == 0:
+                return -1 - pid
+            if f > 0 and nc < half:
+                cand[nc] = pid
+                fcnt[nc] = f
+                nc += 1
+    for i in range(m):
+        owner[d, i] = -1
+    DS[d, D_NSLOT] = 0
+    DS[d, D_NPK] = 0
+    # counting sort by free count, then greedy
+    for k in range(n1 + 2):
+        bucket[k] = 0
+    for a in range(nc):
+        bucket[fcnt[a] + 1] += 1
+    for k in range(1, n1 + 2):
+        bucket[k] += bucket[k - 1]
+    for a in range(nc):
+        k = fcnt[a]
+        cand[half + bucket[k]] = cand[a]
+        bucket[k] += 1
+    for a in range(nc):
+        pid = cand[half + a]
+        ok = True
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] == FREE and owner[d, i] >= 0:
+                ok = False
+                break
+        if not ok:
+            continue
+        q = DS[d, D_NSLOT]
+        f = 0
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] == FREE:
+                owner[d, i] = q
+                f += 1
+        slot_pid[d, q] = pid
+        slot_nf[d, q] = f
+        DS[d, D_NSLOT] = q + 1
+        DS[d, D_NPK] += 1
+    return DS[d, D_NPK]
+
+
+@njit(cache=True)
+def _force(d, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cnt, tr, it_pid,
+           it_y, rec):
+    """Fix POS every free row that is the last free row of a packed subsystem; count fixed."""
+    nforced = 0
+    for q in range(DS[d, D_NSLOT]):
+        if slot_nf[d, q] != 1:
+            continue
+        pid = slot_pid[d, q]
+        j = -1
+        for a in range(n1):
+            i = pool_rows[pid, a]
+            if sg[d, i] == FREE and owner[d, i] == q:
+                j = i
+        if j < 0:
+            continue
+        cnt[C_FORCED] += 1
+        if rec:
+            _rec_internal(st, tr, j, NEG)
+            _rec_leaf1(st, tr, it_pid, it_y, pid)
+        sg[d, j] = POS
+        sf[d, j] = -1.0
+        DS[d, D_NP] += 1
+        fixed[d, DS[d, D_NFIX]] = j
+        DS[d, D_NFIX] += 1
+        owner[d, j] = -1
+        slot_nf[d, q] = -1
+        DS[d, D_NPK] -= 1
+        nforced += 1
+    return nforced
+
+
+@njit(cache=True)
+def _save_packing(d, e, m, owner, slot_pid, slot_nf, DS):
+    for i in range(m):
+        owner[e, i] = owner[d, i]
+    for q in range(DS[d, D_NSLOT]):
+        slot_pid[e, q] = slot_pid[d, q]
+        slot_nf[e, q] = slot_nf[d, q]
+    DS[e, D_NSLOT] = DS[d, D_NSLOT]
+    DS[e, D_NPK] = DS[d, D_NPK]
+
+
+@njit(cache=True)
+def _restore_packing(d, e, m, sg, owner, slot_pid, slot_nf, DS):
+    """Restore the packing saved at e into d; subsystems hit by rows fixed POS meanwhile die."""
+    _save_packing(e, d, m, owner, slot_pid, slot_nf, DS)
+    for i in range(m):
+        q = owner[d, i]
+        if q >= 0 and sg[d, i] != FREE:
+            slot_nf[d, q] = -1
+    npk = 0
+    for i in range(m):
+        q = owner[d, i]
+        if q >= 0 and slot_nf[d, q] < 0:
+            owner[d, i] = -1
+    for q in range(DS[d, D_NSLOT]):
+        if slot_nf[d, q] > 0:
+            npk += 1
+    DS[d, D_NPK] = npk
+
+
+@njit(cache=True)
+def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf, DS,
+                cor, wc, LD, U, pool_rows, n1, tr, it_pid, it_y, remap):
+    """Set up depth d+1 as the child (row DS[d, D_BR] -> sign); False if proven empty at once."""
     m, n = B.shape
     c = d + 1
-    r = br[d]
+    r = DS[d, D_BR]
     for i in range(m):
         sg[c, i] = sg[d, i]
         sf[c, i] = sf[d, i]
-    nf = nfix[d]
+    nf = DS[d, D_NFIX]
     for a in range(nf):
         fixed[c, a] = fixed[d, a]
     fixed[c, nf] = r
-    nfix[c] = nf + 1
-    # compact the alive slots of the parent
+    DS[c, D_NFIX] = nf + 1
     ns = 0
     if opt[O_INHERIT] != 0:
-        for q in range(nslot[d]):
+        for q in range(DS[d, D_NSLOT]):
             if slot_nf[d, q] > 0:
                 slot_pid[c, ns] = slot_pid[d, q]
                 slot_nf[c, ns] = slot_nf[d, q]
@@ -210,9 +790,9 @@ def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, nfix, owner, slot_pid, 
     else:
         for i in range(m):
             owner[c, i] = -1
-    nslot[c] = ns
-    npk[c] = ns
-    nP[c] = nP[d]
+    DS[c, D_NSLOT] = ns
+    DS[c, D_NPK] = ns
+    DS[c, D_NP] = DS[d, D_NP]
     q = owner[c, r]
     owner[c, r] = -1
     if sign == NEG:
@@ -220,19 +800,18 @@ def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, nfix, owner, slot_pid, 
         sf[c, r] = 1.0
         if q >= 0:
             slot_nf[c, q] -= 1
-            if slot_nf[c, q] == 0 and opt[O_SLOT_EMPTY] != 0:
-                cnt[C_PRUNE_SLOT] += 1
-                if opt[O_RECORD] != 0:
-                    _rec_leaf1(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y,
-                               slot_pid[c, q])
-                return False
-            if slot_nf[c, q] == 0:  # switch off: forget the subsystem, the node test will see it
-                npk[c] -= 1
-        wvalid[c] = 0
+            if slot_nf[c, q] == 0:
+                if opt[O_SLOT_EMPTY] != 0:
+                    cnt[C_PRUNE_SLOT] += 1
+                    if opt[O_RECORD] != 0:
+                        _rec_leaf1(st, tr, it_pid, it_y, slot_pid[c, q])
+                    return False
+                DS[c, D_NPK] -= 1  # switched off: forget it, the node test will see it
+        DS[c, D_WVALID] = 0
     else:
         sg[c, r] = POS
         sf[c, r] = -1.0
-        nP[c] += 1
+        DS[c, D_NP] += 1
         if q >= 0:
             pid = slot_pid[c, q]
             for a in range(n1):
@@ -240,273 +819,213 @@ def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, nfix, owner, slot_pid, 
                 if owner[c, j] == q:
                     owner[c, j] = -1
             slot_nf[c, q] = -1
-            npk[c] -= 1
-        # the parent's witness stays valid when row r is positive at it
+            DS[c, D_NPK] -= 1
         acc = 0.0
         for k in range(n):
             acc += B[r, k] * U[d, k]
-        if opt[O_REUSE_POS] != 0 and wvalid[d] != 0 and acc > 1e-12:
-            wvalid[c] = 1
+        if opt[O_REUSE_POS] != 0 and DS[d, D_WVALID] != 0 and acc > 1e-12:
+            DS[c, D_WVALID] = 1
+            cnt[C_REUSE] += 1
             for k in range(n):
                 U[c, k] = U[d, k]
         else:
-            wvalid[c] = 0
-    nc = ncor[d] if opt[O_WARM] != 0 else 0
+            DS[c, D_WVALID] = 0
+    nc = DS[d, D_NCOR] if opt[O_WARM] != 0 else 0
     for a in range(nc):
         cor[c, a] = cor[d, a]
-    ncor[c] = nc
-    LBd[c] = nP[c] + npk[c]
+        wc[c, a] = wc[d, a]
+        for b in range(a + 1):
+            LD[c, a, b] = LD[d, a, b]
+    DS[c, D_NCOR] = nc
+    DS[c, D_LB] = DS[c, D_NP] + DS[c, D_NPK]
     return True
 
 
 @njit(cache=True)
-def search(B, BB, opt, fopt, st, cnt,
-           sg, sf, fixed, nfix, owner, slot_pid, slot_nf, nslot, npk, nP, cor, ncor, U, wvalid,
-           br, stage, first, LBd,
-           pool_rows, pool_sg, pool_w,
-           tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y,
-           best_u):
+def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, slot_nf, cor, wc, LD,
+           U, pool_rows, pool_sg, pool_w, tr, it_pid, it_y, best_u):
     """Run (or resume) the depth-first search; returns an RC_* code.  See module docstring."""
     m, n = B.shape
     n1 = n + 1
-    act = np.empty(m, dtype=np.int64)
+    act = np.empty(m + 1, dtype=np.int64)
     wcor = np.empty(n + 2, dtype=np.int64)
     ww = np.empty(n + 2)
+    Lw = np.empty((n + 2, n + 2))
+    WK = np.empty((n + 4, n + 3))
     x = np.empty(n)
     u = np.empty(n)
     v = np.empty(m)
-    remap = np.empty(m + 1, dtype=np.int64)
+    remap = np.empty(m + 2, dtype=np.int64)
+    insel = np.zeros(m, dtype=np.int8)
+    cand = np.empty(2 * 8192, dtype=np.int64)
+    fcnt = np.empty(8192, dtype=np.int64)
+    bucket = np.empty(n + 4, dtype=np.int64)
     ctol = fopt[F_CTOL]
-    rho_nt = fopt[F_RHO_NODE]
-    rho_pk = fopt[F_RHO_PACK]
     maxit = opt[O_MAXIT]
     stopf = opt[O_STOP_FEAS] != 0
     rec = opt[O_RECORD] != 0
     prof = opt[O_PROFILE] != 0
     decision = opt[O_DECISION] != 0
+    warm = opt[O_WARM] != 0
     cap_pool = pool_rows.shape[0]
-    cap_tree = tr_kind.shape[0]
+    cap_tree = tr.shape[0]
     cap_items = it_pid.shape[0]
     t_enter = rdtsc()
     d = st[S_DEPTH]
+    rc = RC_EXHAUSTED
     while True:
-        if stage[d] == 0:
-            # ---------------------------------------------------------------- process node d
+        if DS[d, D_STAGE] == 0:
+            # ------------------------------------------------------------ process node d
             if rdtsc() > st[S_DEADLINE]:
-                st[S_DEPTH] = d
-                cnt[C_T_TOTAL] += rdtsc() - t_enter
-                return RC_DEADLINE
+                rc = RC_DEADLINE
+                break
             if cnt[C_NODES] >= st[S_NODE_LIMIT]:
-                st[S_DEPTH] = d
-                cnt[C_T_TOTAL] += rdtsc() - t_enter
-                return RC_NODE_LIMIT
-            if (st[S_NPOOL] + m + 2 > cap_pool) or (rec and (st[S_NTREE] + m + 4 > cap_tree
-                                                             or st[S_NITEMS] + 3 * m + 4 > cap_items)):
-                st[S_DEPTH] = d
-                cnt[C_T_TOTAL] += rdtsc() - t_enter
-                return RC_GROW
+                rc = RC_NODE_LIMIT
+                break
+            if st[S_NPOOL] + 4 * m + 8 > cap_pool or (
+                rec and (st[S_NTREE] + 4 * m + 8 > cap_tree
+                         or st[S_NITEMS] + 6 * m + 8 > cap_items)):
+                rc = RC_GROW
+                break
             cnt[C_NODES] += 1
+            DS[d, D_PP0] = st[S_NPOOL]
             if d > cnt[C_MAXDEPTH]:
                 cnt[C_MAXDEPTH] = d
-            t = st[S_T]
-            lb = nP[d] + npk[d]
-            pruned = False
-            if lb >= t:
-                cnt[C_PRUNE_BOUND] += 1
-                if rec:
-                    _rec_bound(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y,
-                               slot_pid[d], slot_nf[d], nslot[d])
-                pruned = True
+            lb = DS[d, D_NP] + DS[d, D_NPK]
+            pruned = lb >= st[S_T]
+            infeas_pid = -1
             # (1) node test
-            if not pruned and wvalid[d] == 0:
+            if not pruned and DS[d, D_WVALID] == 0:
                 t0 = rdtsc() if prof else 0
-                nf = nfix[d]
-                status = FEASIBLE
+                nf = DS[d, D_NFIX]
                 if nf > 0:
                     for a in range(nf):
                         act[a] = fixed[d, a]
-                    nc = ncor[d]
-                    for a in range(nc):
-                        wcor[a] = cor[d, a]
-                    status, nc, its = mnp(B, sf[d], BB, act, nf, wcor, nc, ww, x, rho_nt, stopf,
-                                          maxit)
+                    nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n) if warm else 0
+                    status, nc, its = mnp_warm(B, sf[d], BB, act, nf, wcor, nc, ww, Lw, warm, x,
+                                               fopt[F_RHO_NODE], stopf, maxit, WK)
                     cnt[C_NT_CALLS] += 1
                     cnt[C_NT_ITERS] += its
                     if prof:
                         cnt[C_T_NODETEST] += rdtsc() - t0
                     if status == DEGENERATE:
-                        st[S_DEPTH] = d
-                        cnt[C_T_TOTAL] += rdtsc() - t_enter
-                        return RC_DEGENERATE
+                        rc = RC_DEGENERATE
+                        break
                     if status == INFEASIBLE:
-                        pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
+                        infeas_pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
                         cnt[C_PRUNE_INFEAS] += 1
-                        if rec:
-                            _rec_leaf1(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid,
-                                       it_y, pid)
                         pruned = True
                     else:
                         for a in range(nc):
                             cor[d, a] = wcor[a]
-                        ncor[d] = nc
-                        nx = 0.0
+                            wc[d, a] = ww[a]
+                            for b in range(a + 1):
+                                LD[d, a, b] = Lw[a, b]
+                        DS[d, D_NCOR] = nc
+                        _unit_neg(x, u)
                         for k in range(n):
-                            nx += x[k] * x[k]
-                        nx = np.sqrt(nx)
-                        for k in range(n):
-                            U[d, k] = -x[k] / nx
+                            U[d, k] = u[k]
                 else:
-                    # no fixed rows: any direction; take the first row's negative
                     for k in range(n):
                         U[d, k] = -B[0, k]
-                    ncor[d] = 0
-                wvalid[d] = 1
+                    DS[d, D_NCOR] = 0
+                DS[d, D_WVALID] = 1
+            # (2) incumbent
             if not pruned:
-                # (2) incumbent from the node witness
                 for k in range(n):
                     u[k] = U[d, k]
-                c = _count_pos(B, u, v, ctol)
-                if c < st[S_BEST]:
-                    cnt[C_INCUMBENT] += 1
-                    st[S_BEST] = c
-                    for k in range(n):
-                        best_u[k] = u[k]
-                    if decision and c < t:
-                        st[S_DEPTH] = d
-                        cnt[C_T_TOTAL] += rdtsc() - t_enter
-                        return RC_FOUND
-                    if not decision:
-                        st[S_T] = c
-                        t = c
-                if lb >= t:
-                    cnt[C_PRUNE_BOUND] += 1
-                    if rec:
-                        _rec_bound(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y,
-                                   slot_pid[d], slot_nf[d], nslot[d])
+                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                    rc = RC_FOUND
+                    break
+                pruned = lb >= st[S_T]
+            # (2b) greedy packing from the path's subsystems, if larger than the inherited one
+            if not pruned and opt[O_POOL] != 0:
+                _save_packing(d, d + 1, m, owner, slot_pid, slot_nf, DS)
+                res = _pool_pack(d, st, opt, pool_rows, pool_sg, sg, owner, slot_pid, slot_nf,
+                                 DS, n1, cand, fcnt, bucket)
+                if res < 0:
+                    infeas_pid = -1 - res
+                    cnt[C_POOL_INF] += 1
                     pruned = True
+                elif DS[d, D_NPK] < DS[d + 1, D_NPK]:
+                    _save_packing(d + 1, d, m, owner, slot_pid, slot_nf, DS)
+                else:
+                    if DS[d, D_NPK] > DS[d + 1, D_NPK]:
+                        cnt[C_POOL_WIN] += 1
+                    lb = DS[d, D_NP] + DS[d, D_NPK]
+                    if lb >= st[S_T]:
+                        cnt[C_POOL_PRUNE] += 1
+                        pruned = True
+            # (3) packing (+ forced rows, + repack)
             if not pruned and opt[O_PACKING] != 0:
-                # (3) greedy extension of the packing (+ forced rows), until stable
                 t0 = rdtsc() if prof else 0
-                again = True
-                while again and not pruned:
-                    again = False
-                    na = 0
-                    for i in range(m):
-                        if sg[d, i] != FREE or owner[d, i] < 0:
-                            act[na] = i
-                            na += 1
-                    nc = ncor[d] if opt[O_WARM] != 0 else 0
-                    for a in range(nc):
-                        wcor[a] = cor[d, a]
-                    while lb < t and na > 0:
-                        status, nc, its = mnp(B, sf[d], BB, act, na, wcor, nc, ww, x, rho_pk,
-                                              True, maxit)
-                        cnt[C_PK_CALLS] += 1
-                        cnt[C_PK_ITERS] += its
-                        if status == DEGENERATE:
-                            st[S_DEPTH] = d
-                            cnt[C_T_TOTAL] += rdtsc() - t_enter
-                            return RC_DEGENERATE
-                        if status == FEASIBLE:
-                            nx = 0.0
-                            for k in range(n):
-                                nx += x[k] * x[k]
-                            nx = np.sqrt(nx)
-                            for k in range(n):
-                                u[k] = -x[k] / nx
-                            c = _count_pos(B, u, v, ctol)
-                            if c < st[S_BEST]:
-                                cnt[C_INCUMBENT] += 1
-                                st[S_BEST] = c
-                                for k in range(n):
-                                    best_u[k] = u[k]
-                                if decision and c < t:
-                                    st[S_DEPTH] = d
-                                    cnt[C_T_TOTAL] += rdtsc() - t_enter
-                                    return RC_FOUND
-                                if not decision:
-                                    st[S_T] = c
-                                    t = c
+                code = P_OK
+                for attempt in range(1 + opt[O_REPACK]):
+                    if attempt >= 1:
+                        lb = DS[d, D_NP] + DS[d, D_NPK]
+                        if lb >= st[S_T] or lb + opt[O_REPACK_GAP] < st[S_T]:
                             break
-                        # INFEASIBLE: a new subsystem
-                        pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
-                        nfree = 0
-                        for a in range(nc):
-                            if sg[d, wcor[a]] == FREE:
-                                nfree += 1
-                        if nfree == 0:
-                            cnt[C_PRUNE_INFEAS] += 1
-                            if rec:
-                                _rec_leaf1(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt,
-                                           it_pid, it_y, pid)
-                            pruned = True
+                        t1 = rdtsc() if prof else 0
+                        cnt[C_REPACK] += 1
+                        _save_packing(d, d + 1, m, owner, slot_pid, slot_nf, DS)
+                        for i in range(m):
+                            owner[d, i] = -1
+                        DS[d, D_NSLOT] = 0
+                        DS[d, D_NPK] = 0
+                    randk = 1 if attempt < 2 else 2
+                    while True:
+                        if opt[O_PACKING] == 2:
+                            code = _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf,
+                                               DS, cor, wc, LD, U, pool_rows, pool_sg, pool_w,
+                                               st, cnt, best_u, opt, fopt, insel, act, wcor, ww,
+                                               Lw, x, u, v, WK)
+                        else:
+                            code = _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS,
+                                         cor, wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt,
+                                         best_u, opt, fopt, act, insel, wcor, ww, Lw, x, u, v,
+                                         randk, WK)
+                        if code != P_OK:
                             break
-                        cnt[C_PK_FOUND] += 1
-                        q = nslot[d]
-                        slot_pid[d, q] = pid
-                        slot_nf[d, q] = nfree
-                        nslot[d] = q + 1
-                        npk[d] += 1
-                        lb += 1
-                        for a in range(nc):
-                            i = wcor[a]
-                            if sg[d, i] == FREE:
-                                owner[d, i] = q
-                        k2 = 0
-                        for a in range(na):
-                            i = act[a]
-                            if sg[d, i] != FREE or owner[d, i] < 0:
-                                act[k2] = i
-                                k2 += 1
-                        na = k2
-                        k2 = 0
-                        for a in range(nc):
-                            if sg[d, wcor[a]] != FREE:
-                                wcor[k2] = wcor[a]
-                                k2 += 1
-                        nc = k2 if opt[O_WARM] != 0 else 0
-                    if pruned or lb >= t or opt[O_FORCE] == 0:
+                        if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T] or opt[O_FORCE] == 0:
+                            break
+                        if _force(d, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1,
+                                  st, cnt, tr, it_pid, it_y, rec) == 0:
+                            break
+                    if code != P_OK:
                         break
-                    # forced rows: a packed subsystem with one free row forces that row positive
-                    for q in range(nslot[d]):
-                        if slot_nf[d, q] != 1:
-                            continue
-                        pid = slot_pid[d, q]
-                        j = -1
-                        for a in range(n1):
-                            i = pool_rows[pid, a]
-                            if sg[d, i] == FREE and owner[d, i] == q:
-                                j = i
-                        if j < 0:
-                            continue
-                        cnt[C_FORCED] += 1
-                        if rec:
-                            _rec_internal(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, j, NEG)
-                            _rec_leaf1(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid,
-                                       it_y, pid)
-                        sg[d, j] = POS
-                        sf[d, j] = -1.0
-                        nP[d] += 1
-                        fixed[d, nfix[d]] = j
-                        nfix[d] += 1
-                        owner[d, j] = -1
-                        slot_nf[d, q] = -1
-                        npk[d] -= 1
-                        again = True
+                    if attempt >= 1:
+                        if DS[d, D_NPK] > DS[d + 1, D_NPK]:
+                            cnt[21] += 1
+                        elif DS[d, D_NPK] == DS[d + 1, D_NPK]:
+                            cnt[22] += 1
+                        else:
+                            cnt[23] += 1
+                        if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T]:
+                            cnt[C_REPACK_WIN] += 1
+                        elif DS[d, D_NPK] < DS[d + 1, D_NPK]:
+                            _restore_packing(d, d + 1, m, sg, owner, slot_pid, slot_nf, DS)
+                        if prof:
+                            cnt[C_T_REPACK] += rdtsc() - t1
                 if prof:
                     cnt[C_T_PACK] += rdtsc() - t0
-                if not pruned and lb >= t:
-                    cnt[C_PRUNE_BOUND] += 1
-                    if rec:
-                        _rec_bound(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y,
-                                   slot_pid[d], slot_nf[d], nslot[d])
+                if code == P_DEGEN:
+                    rc = RC_DEGENERATE
+                    break
+                if code == P_FOUND:
+                    rc = RC_FOUND
+                    break
+                if code == P_INFEAS:
+                    infeas_pid = st[S_ARG]
+                    cnt[C_PRUNE_INFEAS] += 1
                     pruned = True
+                lb = DS[d, D_NP] + DS[d, D_NPK]
+                if not pruned:
+                    pruned = lb >= st[S_T]
+            # (4) branching row
+            r = -1
             if not pruned:
-                # (4) branching row
                 for k in range(n):
                     u[k] = U[d, k]
-                rule = opt[O_BRANCH]
-                r = -1
                 best = -np.inf
                 for i in range(m):
                     if sg[d, i] != FREE:
@@ -514,51 +1033,54 @@ def search(B, BB, opt, fopt, st, cnt,
                     acc = 0.0
                     for k in range(n):
                         acc += B[i, k] * u[k]
-                    if rule == 1:
+                    if opt[O_BRANCH] == 1:
                         if acc > -ctol:
                             r = i
+                            best = acc
                             break
-                    elif rule == 2:
-                        sc = acc + (10.0 if owner[d, i] >= 0 else 0.0)
-                        if acc > -ctol and sc > best:
-                            best = sc
-                            r = i
                     elif acc > best:
                         best = acc
                         r = i
-                if r < 0 or (rule == 0 and best <= -ctol):
+                if r < 0 or best <= -ctol:
                     # no free row can be positive at u: u is optimal in this subtree
-                    cnt[C_PRUNE_BOUND] += 1
-                    if rec:
-                        _rec_bound(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y,
-                                   slot_pid[d], slot_nf[d], nslot[d])
+                    r = -1
                     pruned = True
-                else:
-                    br[d] = r
-                    first[d] = POS if opt[O_POS_FIRST] != 0 else NEG
-                    LBd[d] = lb
-                    if rec:
-                        _rec_internal(st, tr_kind, tr_row, tr_first, tr_start, tr_cnt, r,
-                                      first[d])
-            stage[d] = 3 if pruned else 1
-        if stage[d] == 1 or stage[d] == 2:
-            sign = first[d]
-            if stage[d] == 2:
-                sign = NEG if first[d] == POS else POS
-            stage[d] += 1
+            if pruned:
+                cnt[C_PRUNE_BOUND] += infeas_pid < 0
+                if rec:
+                    if infeas_pid >= 0:
+                        _rec_leaf1(st, tr, it_pid, it_y, infeas_pid)
+                    else:
+                        _rec_bound(st, tr, it_pid, it_y, slot_pid[d], slot_nf[d],
+                                   DS[d, D_NSLOT])
+                DS[d, D_STAGE] = 3
+            else:
+                DS[d, D_BR] = r
+                DS[d, D_PP1] = st[S_NPOOL]
+                DS[d, D_FIRST] = POS if opt[O_POS_FIRST] != 0 else NEG
+                DS[d, D_LB] = lb
+                if rec:
+                    _rec_internal(st, tr, r, DS[d, D_FIRST])
+                DS[d, D_STAGE] = 1
+        stg = DS[d, D_STAGE]
+        if stg == 1 or stg == 2:
+            sign = DS[d, D_FIRST]
+            if stg == 2:
+                sign = NEG if sign == POS else POS
+            DS[d, D_STAGE] = stg + 1
             t0 = rdtsc() if prof else 0
-            ok = _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, nfix, owner, slot_pid,
-                             slot_nf, nslot, npk, nP, cor, ncor, U, wvalid, br, LBd, pool_rows, n1,
-                             tr_kind, tr_row, tr_first, tr_start, tr_cnt, it_pid, it_y, remap)
+            ok = _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf,
+                             DS, cor, wc, LD, U, pool_rows, n1, tr, it_pid, it_y, remap)
             if prof:
                 cnt[C_T_COPY] += rdtsc() - t0
             if ok:
                 d += 1
-                stage[d] = 0
+                DS[d, D_STAGE] = 0
             continue
-        # stage 3: done with this node
         if d == 0:
-            st[S_DEPTH] = 0
-            cnt[C_T_TOTAL] += rdtsc() - t_enter
-            return RC_EXHAUSTED
+            rc = RC_EXHAUSTED
+            break
         d -= 1
+    st[S_DEPTH] = d
+    cnt[C_T_TOTAL] += rdtsc() - t_enter
+    return rc

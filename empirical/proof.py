@@ -168,22 +168,23 @@ def proof_from_search(A: np.ndarray, keep: np.ndarray, S: Any, stt: np.ndarray, 
     m, n = A.shape
     T = int(stt[oc.S_NTREE])
     I = int(stt[oc.S_NITEMS])
-    kind = S.tr_kind[:T]
+    tr = S.tr[:T]
+    kind = tr[:, oc.TR_KIND]
     leaf = kind != oc.K_INTERNAL
     item_pid = S.it_pid[:I]
     used, inv = np.unique(item_pid, return_inverse=True)
     rows = keep[S.pool_rows[used]]
     signs = np.where(S.pool_sg[used] == oc.POS, -1, 1).astype(np.int8)
     weights = S.pool_w[used].copy()
-    tree_first = np.where(S.tr_first[:T] == oc.POS, -1, 1).astype(np.int8)
+    tree_first = np.where(tr[:, oc.TR_FIRST] == oc.POS, -1, 1).astype(np.int8)
     tree_first[leaf] = 0
-    tree_row = np.where(leaf, -1, keep[np.clip(S.tr_row[:T], 0, None)])
+    tree_row = np.where(leaf, -1, keep[np.clip(tr[:, oc.TR_ROW], 0, None)])
     return Proof(
         n=n, m=m, threshold=int(threshold), matrix_sha256=matrix_sha256(A),
         sub_rows=rows.astype(np.int64), sub_signs=signs, sub_weights=weights,
         tree_kind=leaf.astype(np.int8), tree_row=tree_row.astype(np.int64), tree_first=tree_first,
-        tree_start=np.where(leaf, S.tr_start[:T], 0).astype(np.int64),
-        tree_count=np.where(leaf, S.tr_cnt[:T], 0).astype(np.int64),
+        tree_start=np.where(leaf, tr[:, oc.TR_START], 0).astype(np.int64),
+        tree_count=np.where(leaf, tr[:, oc.TR_CNT], 0).astype(np.int64),
         item_sub=inv.astype(np.int64).ravel(), item_y=S.it_y[:I].copy(),
         witness=None if res.witness is None else np.asarray(res.witness, np.float64),
         solver={"method": "oracle", "nodes": int(res.nodes), "time_s": float(res.time_s),

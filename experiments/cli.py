@@ -497,8 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("reluinj: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ReluInjError, FileNotFoundError, PermissionError, IsADirectoryError,
-            NotADirectoryError) as exc:
+    except (ReluInjError, OSError) as exc:
         if os.environ.get("RELUINJ_DEBUG"):
             raise
         print(f"reluinj: error: {_one_line(str(exc))}", file=sys.stderr)

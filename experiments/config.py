@@ -138,6 +138,10 @@ class ExperimentConfig:
         return {"seed": self.seed, "method": self.method, "decision": self.decision,
                 "time_limit": self.time_limit}
 
+    def time_limit_for(self, n: int) -> float | None:
+        """Effective per-instance time limit at dimension ``n`` (``per_n`` override or global)."""
+        return self.per_n.get(n, {}).get("time_limit", self.time_limit)
+
     def config_hash(self) -> str:
         """SHA-256 (first 16 hex digits) of the canonical JSON of :meth:`to_dict`."""
         d = self.to_dict()

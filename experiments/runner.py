@@ -30,7 +30,7 @@ from reluinj.empirical.errors import ReluInjError
 
 from .config import ConfigError, ExperimentConfig, load_config
 from .provenance import now_iso, run_record
-from .store import ResultStore, StoreError
+from .store import ResultStore, StoreError, atomic_write_bytes
 
 #: a task: (n, m, index, alpha_nominal, time_limit)
 Task = tuple[int, int, int, float, float | None]
@@ -186,6 +186,9 @@ def _check_config_matches(store: ResultStore, config: ExperimentConfig) -> None:
         raise StoreError(f"{store.config_path} is not a valid config ({exc}); use another --out") \
             from None
     a, b = old.identity(), config.identity()
+    for n in sorted(set(old.n) & set(config.n)):  # per-n time limits of the shared dimensions
+        a[f"time_limit at n={n}"] = old.time_limit_for(n)
+        b[f"time_limit at n={n}"] = config.time_limit_for(n)
     diff = [k for k in a if a[k] != b[k]]
     if diff:
         k = diff[0]
@@ -244,7 +247,6 @@ def run_experiment(
             todo = todo[:max_instances]
         new_config_text = config.to_toml()
         if not store.config_path.is_file() or store.config_path.read_text() != new_config_text:
-            from .store import atomic_write_bytes
             atomic_write_bytes(store.config_path, new_config_text.encode())
         if not todo:
             msg = (f"nothing to do: all {summary.total} instances of {config.name!r} are already "
@@ -263,7 +265,7 @@ def run_experiment(
         record = run_record(
             run_id=run_id, config_hash=config.config_hash(), backend=be.name, jobs=jobs,
             instances_todo=len(todo), instances_total=summary.total, rows_written=0,
-            outcome="running",
+            outcome="running", config=config.to_dict(),
         )
         manifest.setdefault("runs", []).append(record)
         store.write_manifest(manifest)
@@ -278,7 +280,7 @@ def run_experiment(
 
         buffer: list[Row] = []
         last_flush = time.monotonic()
-        outcome = "complete"
+        outcome = "failed"  # until the loop ends normally or is interrupted
         failure: BaseException | None = None
 
         def flush() -> None:
@@ -304,11 +306,11 @@ def run_experiment(
                 bar.update(len(rows))
                 if len(buffer) >= FLUSH_ROWS or time.monotonic() - last_flush >= flush_seconds:
                     flush()
+            outcome = "complete"
         except KeyboardInterrupt:
             outcome = "interrupted"
             summary.interrupted = True
         except InstanceFailure as exc:
-            outcome = "failed"
             failure = exc
         finally:
             bar.close()

@@ -21,7 +21,7 @@ def _summary():
 
 
 def test_plot_files_written(tmp_path):
-    paths = plot_summary(_summary(), tmp_path, name="unit")
+    paths = plot_summary(_summary(), tmp_path, name="unit", levels=("1",))
     names = sorted(p.name for p in paths)
     assert names == sorted(f"{f}.{e}" for f in FIGURES for e in ("png", "pdf"))
     for p in paths:

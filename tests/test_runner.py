@@ -139,6 +139,9 @@ def test_points_may_be_added_but_identity_may_not_change(small_cfg, tmp_path):
                 bad if line.startswith(key + " ") else line for line in SMALL.splitlines()))
         with pytest.raises(StoreError, match=f"{key}="):
             run(other, tmp_path, jobs=1)
+    per_n = loads_config(SMALL + "[per_n.4]\ntime_limit = 5\n")
+    with pytest.raises(StoreError, match="time_limit at n=4=30.0"):
+        run(per_n, tmp_path, jobs=1)
 
 
 def test_concurrent_run_refused(small_cfg, tmp_path):
@@ -218,3 +221,65 @@ def test_interrupted_run_resumes_to_same_table(sig, jobs, slow_cfg_file, slow_re
     kept = before.merge(final, on=["n", "m", "index"], suffixes=("_1", ""))
     assert len(kept) == len(before) and (kept["run_id_1"] == kept["run_id"]).all()
     pd.testing.assert_frame_equal(table(slow_reference), table(out))
+
+
+# ---- solver failures and limits (in-process, jobs=1: the sequential backend runs here) ----------
+
+
+def _patch_solver(monkeypatch, bad_index, exc):
+    import reluinj.empirical.solve as solve_mod
+
+    real = solve_mod.get_method
+
+    def get_method(name):
+        fn = real(name)
+
+        def wrapped(A, **kw):
+            if np.array_equal(A, sample_instance(424242, 3, 9, bad_index)):
+                raise exc
+            return fn(A, **kw)
+        return wrapped
+    monkeypatch.setattr(solve_mod, "get_method", get_method)
+
+
+def test_solver_refusal_is_stored_unresolved_never_guessed(small_cfg, tmp_path, monkeypatch):
+    from reluinj.empirical.errors import DegenerateInputError
+    from reluinj.experiments.analysis import summarize
+
+    _patch_solver(monkeypatch, 2, DegenerateInputError("too close to degenerate"))
+    s = run(small_cfg, tmp_path, jobs=1)
+    assert s.computed == 24 and s.unresolved == 1
+    df = load(tmp_path)
+    bad = df[(df.n == 3) & (df.m == 9) & (df["index"] == 2)].iloc[0]
+    assert bad.status == "error" and pd.isna(bad.injective) and pd.isna(bad.kstar)
+    assert "DegenerateInputError: too close" in bad.error
+    row = summarize(df).iloc[0]
+    assert (row.n, row.m, row.unresolved, row.resolved) == (3, 9, 1, 5)
+
+
+def test_solver_crash_stops_the_run_keeps_rows_and_names_the_instance(small_cfg, tmp_path,
+                                                                       monkeypatch):
+    from reluinj.experiments.runner import RunError
+
+    _patch_solver(monkeypatch, 4, ZeroDivisionError("boom"))
+    with pytest.raises(RunError, match=r"n=3 m=9 index=4.*ZeroDivisionError: boom.*re-run"):
+        run(small_cfg, tmp_path, jobs=1, batch_size=1)
+    stored = load(tmp_path)
+    assert 0 < len(stored) < 24 and not (tmp_path / "run.lock").exists()
+    assert ResultStore(tmp_path).read_manifest()["runs"][0]["outcome"] == "failed"
+    monkeypatch.undo()
+    s = run(small_cfg, tmp_path, jobs=1)
+    assert s.computed == 24 - len(stored)
+
+
+def test_time_limit_rows_keep_bounds_and_stay_unresolved(tmp_path):
+    cfg = loads_config(SLOW.replace("instances = 30", "instances = 3")
+                       .replace("time_limit = 60", "time_limit = 1e-6"))
+    s = run(cfg, tmp_path, jobs=1)
+    df = load(tmp_path)
+    assert s.computed == 3 and (df.status == "time_limit").all()
+    assert df.kstar.isna().all() and (df.lower_bound <= df.upper_bound).all()
+    for r in df.itertuples():
+        if pd.isna(r.injective):
+            assert r.lower_bound < r.n <= r.upper_bound
+    assert s.unresolved == int(df.injective.isna().sum())

@@ -246,7 +246,8 @@ def test_tables():
     assert list(tt["level"]) == ["1", "1", "2", "2"]
     assert {"alpha", "e", "chi", "q0", "c1"} <= set(tt.columns)
     th = threshold_table(["1", "2p"])
-    assert {"level", "alpha_inj", "time_s", "chi", "c1"} <= set(th.columns)
+    assert {"level", "alpha_inj", "time_s", "chi", "c1", "rel_spread"} <= set(th.columns)
+    assert (th["rel_spread"] < 1e-9).all()
 
 
 def test_bad_input_messages():

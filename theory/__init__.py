@@ -6,7 +6,9 @@ See math.md §2 for the functional (★) evaluated here and §3 for the publishe
 from .api import LEVELS, e_curve, energy, normalize_level, threshold
 from .constants import REFERENCE_THRESHOLDS, ReferenceValue
 from .errors import TheoryConvergenceError, TheoryInputError
+from .functional import Quadrature, functional, functional_terms
 from .result import LevelResult, ThresholdResult
+from .solver import threshold_min_ratio
 from .tables import reference_table, theory_table, threshold_table
 from .wendel import (
     first_moment_bound,
@@ -21,6 +23,7 @@ __all__ = [
     "LEVELS",
     "REFERENCE_THRESHOLDS",
     "LevelResult",
+    "Quadrature",
     "ReferenceValue",
     "ThresholdResult",
     "TheoryConvergenceError",
@@ -30,12 +33,15 @@ __all__ = [
     "first_moment_bound",
     "first_moment_exponent",
     "first_moment_threshold",
+    "functional",
+    "functional_terms",
     "log_first_moment",
     "log_wendel_p0",
     "normalize_level",
     "reference_table",
     "theory_table",
     "threshold",
+    "threshold_min_ratio",
     "threshold_table",
     "wendel_p0",
 ]

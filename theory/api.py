@@ -66,8 +66,19 @@ def _energy_level1(alpha: float) -> LevelResult:
 def energy(alpha: float, level: str | int = "1", **quad) -> LevelResult:
     """``e_r(α)``: maximum of the functional (★) of math.md for level r at expansion α (> 2).
 
-    ``quad`` options are passed to the general evaluator (see :mod:`reluinj.theory.functional`);
-    level 1 uses its closed-form stationarity equation.
+    Level 1 uses its closed-form stationarity equation (``general=True`` forces the general
+    evaluator instead).  Options of the general evaluator (levels 2p, 2, 3, 4):
+
+    * ``d`` (grid spacing, default 0.02), ``L`` (grid margin, default 12): the quadrature;
+    * ``start``: dict of natural parameters (``q0.., c1.., chi``) to warm-start from (then only
+      Newton polishing, plus a search if the polish fails or the start is on a face);
+    * ``n_random``: number of extra perturbed starts (default 3 without ``start``).
+
+    The result carries e, the optimal parameters, ``∂e/∂α = E_z φ_1`` (``de_dalpha``), the
+    gradient norm and largest Hessian eigenvalue in the natural parameters (a maximum: < 0) and
+    the quadrature used.  A supremum on a face of the domain (e.g. level 2p at small α, where
+    c1 → 0 and the level reduces to level 1) is reported with those parameters set to the face
+    value and listed, with their one-sided derivatives, in ``info["boundary"]``.
     """
     a = _check_alpha(alpha)
     name = normalize_level(level)
@@ -79,7 +90,13 @@ def energy(alpha: float, level: str | int = "1", **quad) -> LevelResult:
 
 
 def threshold(level: str | int = "1", **quad) -> ThresholdResult:
-    """The level-r capacity ``α_inj``: the root of ``e_r(α) = 1``."""
+    """The level-r capacity ``α_inj``: the root of ``e_r(α) = 1``.
+
+    Newton's method in α with ``∂e/∂α = E_z φ_1(√q_0 z)`` at the optimum (envelope theorem),
+    re-maximising over the parameters (warm start) at each step, until ``|e − 1| < tol``.
+    Options: ``d``, ``L``, ``start``, ``n_random`` as in :func:`energy`, ``alpha0`` (first α),
+    ``tol`` (default 1e-13).
+    """
     name = normalize_level(level)
     if name == "1" and not quad.get("general", False):
         t0 = time.perf_counter()

@@ -21,9 +21,16 @@ Small c_j are exact: the innermost layer switches to a series below c = 0.25
 (:func:`.special.neg_log_Z_over_c`), outer layers average ``(1 − e^{−c φ})/c`` and take
 ``−log1p(−c·)/c``; c_j = 0 is the exact limit (a plain Gaussian average).
 
-Measured accuracy (tests/test_theory_functional.py and benchmarks): against a tensor trapezoid
-reference and adaptive quadrature, |ΔA| ≲ 1e-13 with the default d = 0.02, L = 12; at the
-level-3/4 optima refining to d = 0.0025 changes A by ≤ 1e-16 (d = 0.05: 3e-9 at level 4).
+The spacing is capped at √(1 − q_{k−1})/5, the scale of the innermost layer.  Outer layers
+resolve E e^{−c_j φ} ∈ [e^{−c_j}, 1] to ≈ e^{c_j}·1e-16 relative, so the maximiser keeps outer
+c_j ≤ 12 (:data:`.solver.C_MAX_OUTER`; at the optima met, outer c_j ≤ 6.7).
+
+Measured accuracy (tests/test_theory_functional.py, tests/test_theory_bench.py): against a
+tensor trapezoid reference (log-sum-exp, independent code) and adaptive quadrature,
+|ΔA| ≲ 1e-12 at random parameters; at the level-2/3/4 optima the default grid (d = 0.02,
+L = 12, ≈ 1200–1500 points, ≈ 0.5 ms per evaluation) agrees with d = 0.0025, L = 20 and with the
+tensor reference to ≈ 1e-16.  For comparison, Gauss–Hermite needs 240 nodes for 2e-12 at the
+level-2 optimum while a plain trapezoid rule reaches 4e-15 with 161 nodes.
 """
 
 from __future__ import annotations

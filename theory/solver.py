@@ -25,9 +25,10 @@ from .functional import Quadrature, Terms, functional_terms
 from .params import SPECS, LevelSpec, pattern_start
 from .result import LevelResult, ThresholdResult
 
-#: Outer layers (j < k) average exp(−c_j φ); beyond this c_j their dynamic range e^{−c_j}
-#: exceeds what the spectral convolution resolves to ~1e-10 (the innermost c_k is unrestricted).
-C_MAX_OUTER = 25.0
+#: Outer layers (j < k) need E e^{−c_j φ} ∈ [e^{−c_j}, 1] to relative accuracy; the spectral
+#: convolution gives ~1e-16 absolute, i.e. ≲ e^{c_j}·1e-16 relative: ≤ 2e-11 for c_j ≤ 12.
+#: (The innermost c_k is in closed form and unrestricted; at the optima met, outer c_j ≤ 6.7.)
+C_MAX_OUTER = 12.0
 GTOL = 1e-10  # on |∇_θ e|∞ after Newton polishing
 _H_GRAD = 1e-5
 _H_HESS = 2e-3
@@ -71,9 +72,12 @@ class _Objective:
             and (self.spec.k == 0 or 1.0 - q[-1] > 1e-6)
         )
         if ok:
-            with np.errstate(all="ignore"):
-                t = functional_terms(q, c, chi, self.quad)
-            if np.isfinite(t.A) and np.isfinite(t.S):
+            try:
+                with np.errstate(all="ignore"):
+                    t = functional_terms(q, c, chi, self.quad)
+            except TheoryInputError:  # e.g. 1 − q_{k−1} too small for the grid cap
+                t = None
+            if t is not None and np.isfinite(t.A) and np.isfinite(t.S):
                 out = t
         if len(self.cache) > 20000:
             self.cache.clear()
@@ -212,6 +216,12 @@ def maximize(alpha: float, spec: LevelSpec, quad: Quadrature, starts: list[np.nd
         raise TheoryConvergenceError(f"level {spec.name} at alpha={alpha}: no valid start")
     found.sort(key=lambda r: -r[0])
     e, th, gn, it = found[0]
+    c_outer = spec.from_theta(th)[1][:-1]
+    if np.any(c_outer > 0.95 * C_MAX_OUTER):
+        raise TheoryConvergenceError(
+            f"level {spec.name} at alpha={alpha}: the maximiser reached an outer c_j = "
+            f"{float(np.max(c_outer)):.3g} near C_MAX_OUTER = {C_MAX_OUTER}, where the outer-layer "
+            "quadrature is no longer accurate; this alpha is outside the supported range")
     agree = sum(abs(r[0] - e) < 1e-10 for r in found)
     terms = obj.terms(th)
     q, c, chi = spec.from_theta(th)
@@ -305,7 +315,8 @@ def _level_result(alpha: float, spec: LevelSpec, quad: Quadrature, opt: _Opt, t0
     info["grid_points"] = opt.terms.grid_points
     return LevelResult(
         level=spec.name, alpha=alpha, e=opt.e, params=spec.to_dict(q, c, chi), grad_norm=gnorm,
-        hess_max_eig=float(np.max(eig)), quadrature=quad.to_dict(),
+        hess_max_eig=float(np.max(eig)),
+        quadrature={**quad.to_dict(), "grid_points": opt.terms.grid_points},
         time_s=time.perf_counter() - t0, de_dalpha=opt.terms.A, info=info,
     )
 
