@@ -1,7 +1,7 @@
 """Exact oracle for ``k*(A) = min_{u≠0} #{i : <a_i,u> > 0}``: sign-pattern branch-and-bound.
 
-The search itself is the numba kernel :mod:`reluinj.empirical.oracle_core` (read its docstring for
-the bound and the branching); this module prepares the input, runs the kernel in resumable chunks
+The search is the numba kernel :mod:`reluinj.empirical.oracle_core` (its docstring describes the
+bounds and the branching); this module prepares the input, runs the kernel in resumable chunks
 (time and node limits, growing buffers), certifies the witness and assembles the result and, on
 request, the checkable proof of the lower bound (:mod:`reluinj.empirical.proof`).
 
@@ -10,25 +10,37 @@ Answers are proofs: ``k* <= upper_bound`` by a witness that passes
 exhausted search, each pruned leaf justified by infeasible subsystems with ``n+1`` rows, rank ``n``
 and positive barycentric weights (verified by LU in the kernel, exactly by
 :mod:`reluinj.empirical.proof_check` for recorded proofs).  Such subsystems force a positive row in
-the closed sense, so the answer is the closed ``k*`` whenever the search completes; when a node
-test meets a corral that is degenerate (``0`` in the hull of fewer than ``n+1`` rows, or a cell
-thinner than the tolerances of :mod:`reluinj.empirical.mnp`) the solver raises
-:class:`~reluinj.empirical.errors.DegenerateInputError` instead of guessing.
+the closed sense, so the answer is the closed ``k*`` whenever the search completes.
 
-Switches (keyword options, all on by default unless stated) — each may be turned off without
-changing any answer (tested):
+Input handling (:mod:`reluinj.empirical.preprocess`): zero rows are dropped (never positive);
+``m < n`` or ``rank A < n`` give ``k* = 0`` (null-vector witness, ``info["witness_strict"] =
+False``); rows with the same direction (positive multiples, within ``ZERO_TOL`` on unit vectors)
+are merged into one row with a multiplicity.  Other degenerate inputs (antiparallel rows,
+positively dependent rows in a hyperplane, cells thinner than the tolerances of
+:mod:`reluinj.empirical.mnp`) make a node test meet a corral with ``0`` in the hull of fewer than
+``n+1`` rows; the solver then raises :class:`~reluinj.empirical.errors.DegenerateInputError`
+instead of guessing.
 
-* ``packing``: greedy disjoint-subsystem lower bound (off: only infeasibility prunes).
-* ``inherit``: children inherit the parent's packed subsystems.
-* ``slot_empty``: a NEG child whose packed subsystem lost its last free row is pruned at once.
-* ``force``: a packed subsystem with a single free row fixes that row positive (no branching).
-* ``branch``: ``"witness"`` (free row most positive at the node witness), ``"index"`` (first free
-  row that is not certainly negative), ``"packed"`` (prefer rows of packed subsystems).
-* ``pos_first`` (default off): visit the POS child first.
-* ``reuse_pos``: a POS child reuses the parent's witness instead of a node test.
-* ``warm``: warm-start every Wolfe run from the parent's corral.
-* ``stop_feasible`` (default off): node test stops at the first certified interior point.
-* ``rho_node``, ``rho_pack``: Wolfe stopping tolerances (see :mod:`reluinj.empirical.mnp`).
+Tolerances: Wolfe ``FEAS_TOL = BARY_TOL = 1e-12`` (see :mod:`reluinj.empirical.mnp`); a row with
+``<â_i,u> > -CTOL`` (``CTOL = 1e-10``) counts as positive inside the search (so counts are upper
+bounds); the returned witness is re-checked by ``check_witness`` (rigorous rounding bounds) and, if
+not strict, replaced by the max-margin point of its cell.
+
+Switches (keyword options; each can be changed without changing any answer, which is tested):
+
+* ``packing``: ``"dive"`` (default; subsystems found by dives from the node centre), ``"greedy"``
+  (min-norm point of all unpacked rows), ``"dive_slow"`` (dives as separate Wolfe runs) or
+  ``None`` (no packing bound: only infeasibility prunes).
+* ``repack``: ``"after"`` (default: also rebuild the packing from scratch, keep the larger),
+  ``"first"`` (fresh packing first), ``None``.
+* ``pool``: ``"path"`` (default: greedy packing from the subsystems found on the path),
+  ``"window"`` (plus the ``pool_window`` most recent ones), ``None``.
+* ``lp`` (default off): fractional packing LP over the known subsystems at nodes with
+  ``t - LB <= lp_gap`` (``lp_cmax`` candidates, ``lp_window`` recent subsystems, ``lp_pivots``).
+* ``inherit``, ``slot_empty``, ``force``, ``dive_continue``, ``reuse_pos``, ``warm``: on by
+  default; ``pos_first``, ``stop_feasible``: off.  ``branch``: ``"witness"`` (default, free row
+  most positive at the node centre) or ``"index"``.  ``rho_node``, ``rho_pack``: Wolfe stopping
+  tolerances.  ``profile``: time the phases (``info["*_s"]``).
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from ._ticks import read_ticks, ticks_per_second
 from .certificate import check_witness
 from .errors import DegenerateInputError, ReluInjError
 from .mnp import FEASIBLE, mnp, normalise_rows
+from .preprocess import ZERO_TOL, direction_pairs, preprocess, trivial_result
 from .result import SolveResult, injective_from_bounds
 from .sampling import validate_matrix
 
@@ -57,11 +70,16 @@ DEFAULTS: dict[str, Any] = {
     "inherit": True,
     "slot_empty": True,
     "force": True,
-    "repack": True,
+    "repack": "after",
     "dive_continue": True,
     "repack_gap": 1000,
     "pool": "path",
     "pool_window": 256,
+    "lp": False,
+    "lp_gap": 1,
+    "lp_cmax": 200,
+    "lp_window": 1000,
+    "lp_pivots": 10000,
     "branch": "witness",
     "pos_first": False,
     "reuse_pos": True,
@@ -183,6 +201,15 @@ def _options(switches: dict[str, Any]) -> dict[str, Any]:
         o["packing"] = "none"
     if o["packing"] is True:
         o["packing"] = DEFAULTS["packing"]
+    for key in ("repack", "pool"):
+        if o[key] in (False, None):
+            o[key] = "none"
+        if o[key] is True:
+            o[key] = DEFAULTS[key]
+    if o["repack"] not in ("none", "after", "first"):
+        raise ReluInjError(f"repack must be 'after', 'first' or None, got {o['repack']!r}")
+    if o["pool"] not in ("none", "path", "window"):
+        raise ReluInjError(f"pool must be 'path', 'window' or None, got {o['pool']!r}")
     if o["packing"] not in _PACKING:
         raise ReluInjError(f"packing must be one of {sorted(_PACKING)}, got {o['packing']!r}")
     return o
@@ -221,21 +248,23 @@ def _certified_witness(
     )
 
 
-def _preprocess(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, SolveResult | None]:
-    """Drop zero rows (never positive); return (A_kept, kept_index, early result or None)."""
-    nrm = np.linalg.norm(A, axis=1)
-    keep = np.flatnonzero(nrm > 0)
-    m, n = A.shape
-    Ak = A[keep]
-    if keep.size == 0 or np.linalg.matrix_rank(Ak) < n:
-        # a nonzero u with A u = 0 gives k* = 0, but no open cell need exist: closed k* = 0
-        # cannot be certified by a strict witness.
-        if keep.size >= n or keep.size == 0:
-            raise DegenerateInputError(
-                f"A has rank < n = {n}: k* = 0 is attained only on a lower-dimensional set; "
-                "the oracle needs rank(A) = n"
-            )
-    return Ak, keep, None
+def _parallel_groups(An: np.ndarray) -> np.ndarray:
+    """Representative index (smallest) of each row's group of equal directions."""
+    m = An.shape[0]
+    rep = np.arange(m)
+    par, _ = direction_pairs(An, ZERO_TOL)
+
+    def find(i: int) -> int:
+        while rep[i] != i:
+            rep[i] = rep[rep[i]]
+            i = int(rep[i])
+        return i
+
+    for i, j in par:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            rep[max(ri, rj)] = min(ri, rj)
+    return np.array([find(i) for i in range(m)])
 
 
 def solve_oracle(
@@ -250,21 +279,108 @@ def solve_oracle(
     """Exact ``k*(A)`` (or the decision ``k* >= n``) by branch-and-bound; see module docstring.
 
     ``time_limit`` (s) and ``node_limit`` stop the search with status ``"time_limit"`` /
-    ``"node_limit"`` and the proven bounds.  ``record_proof=True`` attaches a
-    :class:`reluinj.empirical.proof.Proof` of the lower bound to ``result.proof``.
+    ``"node_limit"`` and the proven bounds (never a guess).  ``record_proof=True`` attaches a
+    :class:`reluinj.empirical.proof.Proof` of the lower bound to ``result.proof`` (exhausted
+    searches with ``k* >= 1``; see :mod:`reluinj.empirical.proof`).
     """
     t_start = time.perf_counter()
     A = validate_matrix(A)
     m, n = A.shape
     opts = _options(switches)
-    Ak, keep, early = _preprocess(A)
-    if early is not None:
-        return early
-    mk = Ak.shape[0]
-    if mk < n + 1 or n == 1:
-        return _small_case(A, Ak, keep, decision, t_start)
-    B, BB = normalise_rows(Ak)
+    pre = preprocess(A, screen=False)
+    if pre.trivial is not None:
+        return trivial_result(pre, "oracle", decision=decision, t0=t_start)
+    kept = pre.kept
+    group = _parallel_groups(pre.An)
+    reps, wt = np.unique(group, return_counts=True)
+    Ar = np.ascontiguousarray(pre.A[reps])
+    rows_of = kept[reps]  # row of A of each representative
+    mr = Ar.shape[0]
+    info_pre = {"zero_rows": int(pre.info.get("zero_rows", 0)), "merged_rows": int(pre.m_eff - mr)}
+    if mr <= n:
+        # rank n with at most n directions: they are independent, A_r u = -1 is solvable
+        u = np.linalg.lstsq(Ar, -np.ones(mr), rcond=None)[0]
+        return _finish_small(A, pre.A, u, decision, t_start, info_pre)
+    B, BB = normalise_rows(Ar)
     BT = np.ascontiguousarray(B.T)
+    wt = wt.astype(np.int64)
+    opt = _kernel_options(opts, decision, record_proof)
+    fopt = np.zeros(oc.NFOPT)
+    fopt[oc.F_RHO_NODE] = float(opts["rho_node"])
+    fopt[oc.F_RHO_PACK] = float(opts["rho_pack"])
+    fopt[oc.F_CTOL] = CTOL
+    m_eff = int(wt.sum())
+    stt = np.zeros(oc.NST, np.int64)
+    stt[oc.S_T] = n if decision else m_eff + 1
+    stt[oc.S_BEST] = m_eff + 1
+    tps = ticks_per_second()
+    big = np.iinfo(np.int64).max // 2
+    stt[oc.S_DEADLINE] = big if time_limit is None else read_ticks() + int(time_limit * tps)
+    stt[oc.S_NODE_LIMIT] = big if node_limit is None else int(node_limit)
+    cnt = np.zeros(oc.NCNT, np.int64)
+    S = _State(B, record_proof)
+    while True:
+        rc = oc.search(B, wt, BT, BB, opt, fopt, stt, cnt, *S.args())
+        if rc != oc.RC_GROW:
+            break
+        S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
+    if rc == oc.RC_DEGENERATE:
+        raise DegenerateInputError(
+            "oracle: A is not in general position (a node test found 0 in the hull of fewer than "
+            "n+1 rows, e.g. antiparallel rows, or a cell thinner than 1e-12); use method 'enum'"
+        )
+    best = int(stt[oc.S_BEST])
+    witness = None
+    upper = m_eff  # k* <= number of non-zero rows, for any u
+    if best <= m_eff:
+        witness, upper = _certified_witness(pre.A, B, BB, S.best_u.copy(), best)
+    if rc == oc.RC_FOUND:
+        lower, status = 0, "decided"
+    elif rc == oc.RC_EXHAUSTED:
+        if decision:
+            lower, status = n, "decided"
+            if upper < n:
+                raise AssertionError("oracle: witness below n after an exhausted decision search")
+        else:
+            lower, status = int(stt[oc.S_T]), "optimal"
+            if lower != upper:
+                raise AssertionError(f"oracle: exhausted with bounds [{lower}, {upper}]")
+    else:
+        lower = min(S.lower_bound(stt), upper)
+        status = "time_limit" if rc == oc.RC_DEADLINE else "node_limit"
+    info = _info(cnt, tps, stt, opts)
+    info.update(info_pre)
+    res = SolveResult(
+        n=n, m=m, method="oracle",
+        kstar=lower if lower == upper else None,
+        lower_bound=lower, upper_bound=upper,
+        injective=injective_from_bounds(lower, upper, n),
+        witness=witness, status=status, time_s=time.perf_counter() - t_start,
+        nodes=int(cnt[oc.C_NODES]), lps=int(cnt[oc.C_NT_CALLS] + cnt[oc.C_PK_CALLS]),
+        decision=decision, info=info,
+    )
+    if record_proof and rc == oc.RC_EXHAUSTED and lower > 0:
+        from .proof import proof_from_search
+
+        res.proof = proof_from_search(A, rows_of, _group_lists(kept, group, reps), S, stt, lower,
+                                      res)
+        if res.proof is None:
+            info["proof"] = "none: merged rows are parallel only up to rounding, not exactly"
+    elif record_proof:
+        info["proof"] = "none: only exhausted searches proving k* >= 1 have a proof"
+    return res
+
+
+def _group_lists(kept: np.ndarray, group: np.ndarray, reps: np.ndarray) -> list[list[int]]:
+    """For each representative (in kernel order), the rows of A in its group (rep first)."""
+    out = []
+    for r in reps:
+        members = kept[np.flatnonzero(group == r)]
+        out.append([int(x) for x in members])
+    return out
+
+
+def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.ndarray:
     opt = np.zeros(oc.NOPT, np.int64)
     opt[oc.O_DECISION] = int(decision)
     opt[oc.O_PACKING] = _PACKING[opts["packing"]]
@@ -273,99 +389,36 @@ def solve_oracle(
     opt[oc.O_POS_FIRST] = int(bool(opts["pos_first"]))
     opt[oc.O_REUSE_POS] = int(bool(opts["reuse_pos"]))
     opt[oc.O_STOP_FEAS] = int(bool(opts["stop_feasible"]))
-    opt[oc.O_RECORD] = int(bool(record_proof))
+    opt[oc.O_RECORD] = int(bool(record))
     opt[oc.O_MAXIT] = int(opts["max_mnp_iter"])
     opt[oc.O_WARM] = int(bool(opts["warm"]))
     opt[oc.O_PROFILE] = int(bool(opts["profile"]))
     opt[oc.O_SLOT_EMPTY] = int(bool(opts["slot_empty"]))
     opt[oc.O_FORCE] = int(bool(opts["force"]))
-    opt[oc.O_REPACK] = int(opts["repack"])
+    opt[oc.O_REPACK] = {"none": 0, "after": 1, "first": 2}[opts["repack"] or "none"]
     opt[oc.O_DIVE_CONT] = int(bool(opts["dive_continue"]))
     opt[oc.O_REPACK_GAP] = int(opts["repack_gap"])
     opt[oc.O_POOL] = {"none": 0, "path": 1, "window": 2}[opts["pool"] or "none"]
     opt[oc.O_POOL_WIN] = int(opts["pool_window"])
-    fopt = np.zeros(oc.NFOPT)
-    fopt[oc.F_RHO_NODE] = float(opts["rho_node"])
-    fopt[oc.F_RHO_PACK] = float(opts["rho_pack"])
-    fopt[oc.F_CTOL] = CTOL
-    stt = np.zeros(oc.NST, np.int64)
-    t0 = mk + 1 if not decision else n
-    stt[oc.S_T] = t0
-    stt[oc.S_BEST] = mk + 1
-    tps = ticks_per_second()
-    big = np.iinfo(np.int64).max // 2
-    stt[oc.S_DEADLINE] = big if time_limit is None else read_ticks() + int(time_limit * tps)
-    stt[oc.S_NODE_LIMIT] = big if node_limit is None else int(node_limit)
-    cnt = np.zeros(oc.NCNT, np.int64)
-    S = _State(B, record_proof)
-    while True:
-        rc = oc.search(B, BT, BB, opt, fopt, stt, cnt, *S.args())
-        if rc == oc.RC_GROW:
-            S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
-            continue
-        break
-    global _DEBUG
-    _DEBUG = (B, BB, S, stt, opt, fopt)
-    if rc == oc.RC_DEGENERATE:
-        raise DegenerateInputError(
-            f"oracle: a node test met a degenerate corral at depth {int(stt[oc.S_DEPTH])} "
-            "(0 in the hull of fewer than n+1 rows, or a cell thinner than 1e-12): "
-            "A is not in general position"
-        )
-    best = int(stt[oc.S_BEST])
-    witness = None
-    upper = mk  # k* <= m always (any u)
-    if best <= mk:
-        witness, upper = _certified_witness(Ak, B, BB, S.best_u.copy(), best)
-    if rc == oc.RC_FOUND:
-        lower, status = 0, "decided"
-    elif rc == oc.RC_EXHAUSTED:
-        lower = int(stt[oc.S_T]) if not decision else n
-        lower = min(lower, upper)
-        status = "decided" if decision else "optimal"
-        if not decision and lower != upper:
-            raise AssertionError(f"oracle: exhausted with bounds [{lower}, {upper}]")
-    else:
-        lower = min(S.lower_bound(stt), upper)
-        status = "time_limit" if rc == oc.RC_DEADLINE else "node_limit"
-    if decision and rc == oc.RC_EXHAUSTED:
-        lower = n
-        if upper < n:
-            raise AssertionError("oracle: witness below n after an exhausted decision search")
-    full_w = None
-    if witness is not None:
-        full_w = witness
-    info = _info(cnt, tps, stt, opts)
-    info["zero_rows"] = int(m - mk)
-    res = SolveResult(
-        n=n, m=m, method="oracle",
-        kstar=lower if lower == upper else None,
-        lower_bound=lower, upper_bound=upper,
-        injective=injective_from_bounds(lower, upper, n),
-        witness=full_w, status=status, time_s=time.perf_counter() - t_start,
-        nodes=int(cnt[oc.C_NODES]), lps=int(cnt[oc.C_NT_CALLS] + cnt[oc.C_PK_CALLS]),
-        decision=decision, info=info,
-    )
-    if record_proof and rc == oc.RC_EXHAUSTED and lower > 0:
-        from .proof import proof_from_search
-
-        res.proof = proof_from_search(A, keep, S, stt, lower, res)
-    return res
+    opt[oc.O_LP] = int(bool(opts["lp"]))
+    opt[oc.O_LP_GAP] = int(opts["lp_gap"])
+    opt[oc.O_LP_CMAX] = int(opts["lp_cmax"])
+    opt[oc.O_LP_WIN] = int(opts["lp_window"])
+    opt[oc.O_LP_PIV] = int(opts["lp_pivots"])
+    return opt
 
 
-def _small_case(A, Ak, keep, decision, t_start) -> SolveResult:
-    """m' <= n (after dropping zero rows) with rank n: k* = 0 with a strict witness."""
+def _finish_small(A, Ar, u, decision, t_start, info) -> SolveResult:
+    """At most n directions (rank n): they are independent, ``k* = 0`` with a strict witness."""
     m, n = A.shape
-    # rank(Ak) = n and mk <= n: rows independent, solve Ak u = -1 (least norm)
-    u = np.linalg.lstsq(Ak, -np.ones(Ak.shape[0]), rcond=None)[0]
-    chk = check_witness(A, u)
+    chk = check_witness(Ar, u)
     if not chk.strict or chk.positives != 0:
         raise DegenerateInputError("oracle: could not certify k* = 0 with a strict witness")
     return SolveResult(
         n=n, m=m, method="oracle", kstar=0, lower_bound=0, upper_bound=0,
         injective=injective_from_bounds(0, 0, n), witness=u / np.linalg.norm(u),
         status="decided" if decision else "optimal", time_s=time.perf_counter() - t_start,
-        decision=decision, info={"zero_rows": int(m - Ak.shape[0])},
+        decision=decision, info=info,
     )
 
 
@@ -385,6 +438,8 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         "repack_gt_eq_lt": [int(cnt[21]), int(cnt[22]), int(cnt[23])],
         "pool_win": int(cnt[oc.C_POOL_WIN]),
         "pool_prune": int(cnt[oc.C_POOL_PRUNE]),
+        "lp_calls": int(cnt[oc.C_LP_CALLS]),
+        "lp_prune": int(cnt[oc.C_LP_PRUNE]),
         "incumbents": int(cnt[oc.C_INCUMBENT]),
         "max_depth": int(cnt[oc.C_MAXDEPTH]),
         "pool_size": int(stt[oc.S_NPOOL]),
@@ -395,5 +450,5 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         d["pack_s"] = float(cnt[oc.C_T_PACK] / tps)
         d["child_setup_s"] = float(cnt[oc.C_T_COPY] / tps)
         d["repack_s"] = float(cnt[oc.C_T_REPACK] / tps)
-        d["pack_mnp_s"] = float(cnt[oc.C_T_MNP_PK] / tps)
+        d["lp_s"] = float(cnt[oc.C_T_LP] / tps)
     return d

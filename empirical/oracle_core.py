@@ -38,19 +38,20 @@ from numba import njit
 
 from ._ticks import rdtsc
 from .mnp import (
-    _form_x,
     BARY_TOL,
     DEGENERATE,
     FEAS_TOL,
     FEASIBLE,
     INFEASIBLE,
     THIN,
+    _form_x,
     bary_check,
     corral_reset,
     mnp_warm,
     refine_x,
     wolfe_add,
 )
+from .oracle_lp import packing_lp
 
 # row states
 FREE = 0
@@ -122,6 +123,11 @@ O_DIVE_CONT = 14  # after a dive finds a subsystem, continue from the dive's rem
 O_REPACK_GAP = 15  # repack only when t - LB <= this
 O_POOL = 16  # 0 off; 1 greedy packing from the subsystems found on the path; 2 + recent window
 O_POOL_WIN = 17
+O_LP = 18  # fractional packing LP bound when t - LB <= O_LP_GAP
+O_LP_GAP = 19
+O_LP_CMAX = 20
+O_LP_WIN = 21
+O_LP_PIV = 22
 NOPT = 24
 
 # fopt indices
@@ -155,6 +161,9 @@ C_T_MNP_PK = 20
 C_POOL_WIN = 24
 C_POOL_PRUNE = 25
 C_POOL_INF = 26
+C_LP_CALLS = 27
+C_LP_PRUNE = 28
+C_T_LP = 29
 NCNT = 32
 
 # _pack return codes
@@ -183,7 +192,7 @@ def _rec_internal(st, tr, r, firstsign):
     tr[k, TR_ROW] = r
     tr[k, TR_FIRST] = firstsign
     tr[k, TR_START] = st[S_NITEMS]
-    tr[k, TR_CNT] = 0
+    tr[k, TR_CNT] = st[S_NPOOL]
     st[S_NTREE] = k + 1
 
 
@@ -222,8 +231,124 @@ def _rec_bound(st, tr, it_pid, it_y, slot_pid, slot_nf, ns):
 
 
 @njit(cache=True)
-def _count_pos(B, u, v, ctol):
-    """v = B u; number of rows not certainly negative (a conservative count of positives)."""
+def _rec_bound_y(st, tr, it_pid, it_y, cand, y, C):
+    k = st[S_NTREE]
+    tr[k, TR_KIND] = K_BOUND
+    tr[k, TR_ROW] = -1
+    tr[k, TR_FIRST] = 0
+    j = st[S_NITEMS]
+    tr[k, TR_START] = j
+    c = 0
+    for a in range(C):
+        if y[a] > 0.0:
+            it_pid[j + c] = cand[a]
+            it_y[j + c] = y[a]
+            c += 1
+    tr[k, TR_CNT] = c
+    st[S_NITEMS] = j + c
+    st[S_NTREE] = k + 1
+
+
+@njit(cache=True)
+def _lp_bound(d, st, opt, pool_rows, pool_sg, sg, DS, n1, cand, fcnt, bucket, rowidx, inc,
+              LPT, lpbasis, y):
+    """Fractional packing LP over the consistent subsystems of the path and the recent window;
+    returns (value, C) with the weights in y[:C] for the pids in cand[half:half+C]."""
+    m = sg.shape[1]
+    half = cand.shape[0] // 2
+    npool = st[S_NPOOL]
+    lo = npool - opt[O_LP_WIN]
+    if lo < 0:
+        lo = 0
+    nc = 0
+    for e in range(d + 1):
+        a0 = DS[e, D_PP0]
+        a1 = DS[e, D_PP1] if e < d else npool
+        if a1 > lo:
+            a1 = lo
+        for pid in range(a0, a1):
+            f = _consider(d, pid, pool_rows, pool_sg, sg, n1)
+            if f > 0 and nc < half:
+                cand[nc] = pid
+                fcnt[nc] = f
+                nc += 1
+    for pid in range(lo, npool):
+        f = _consider(d, pid, pool_rows, pool_sg, sg, n1)
+        if f > 0 and nc < half:
+            cand[nc] = pid
+            fcnt[nc] = f
+            nc += 1
+    # keep the Cmax candidates with the fewest free rows (counting sort)
+    for k in range(n1 + 2):
+        bucket[k] = 0
+    for a in range(nc):
+        bucket[fcnt[a] + 1] += 1
+    for k in range(1, n1 + 2):
+        bucket[k] += bucket[k - 1]
+    for a in range(nc):
+        k = fcnt[a]
+        cand[half + bucket[k]] = cand[a]
+        bucket[k] += 1
+    C = nc
+    if C > opt[O_LP_CMAX]:
+        C = opt[O_LP_CMAX]
+    # row degrees; a row met by one candidate only is implied (y_T <= 1) by any other row of
+    # that candidate, so it is kept only when its candidate has no row of degree >= 2 (and then
+    # only one such row)
+    for a in range(C):
+        pid = cand[half + a]
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] == FREE:
+                rowidx[i] += 1  # rowidx starts at -1: holds degree - 1
+    R = 0
+    for a in range(C):
+        pid = cand[half + a]
+        multi = False
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] == FREE and rowidx[i] >= 1:
+                multi = True
+        kept1 = False
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] != FREE:
+                continue
+            if rowidx[i] >= 1:
+                continue
+            if rowidx[i] == 0 and not multi and not kept1:
+                rowidx[i] = -2 - R  # keep: row index encoded as -2 - R
+                for j in range(C):
+                    inc[R, j] = 0.0
+                R += 1
+                kept1 = True
+    # rows of degree >= 2
+    for a in range(C):
+        pid = cand[half + a]
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] == FREE and rowidx[i] >= 1:
+                rowidx[i] = -2 - R
+                for j in range(C):
+                    inc[R, j] = 0.0
+                R += 1
+    for a in range(C):
+        pid = cand[half + a]
+        for b in range(n1):
+            i = pool_rows[pid, b]
+            if sg[d, i] == FREE and rowidx[i] <= -2:
+                inc[-2 - rowidx[i], a] = 1.0
+    for i in range(m):
+        rowidx[i] = -1
+    thr = st[S_T] - DS[d, D_NP] - 1 + 1e-7
+    val = packing_lp(inc, R, C, thr, opt[O_LP_PIV], LPT, lpbasis, y)
+    return val, C
+
+
+@njit(cache=True)
+def _count_pos(B, wt, u, v, ctol):
+    """v = B u; weighted number of rows not certainly negative (a conservative count of
+    positives; ``wt[i]`` is the multiplicity of row i after merging parallel rows)."""
     m, n = B.shape
     c = 0
     for i in range(m):
@@ -232,14 +357,14 @@ def _count_pos(B, u, v, ctol):
             acc += B[i, k] * u[k]
         v[i] = acc
         if acc > -ctol:
-            c += 1
+            c += wt[i]
     return c
 
 
 @njit(cache=True)
-def _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+def _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
     """Record u if it beats the best count; True iff decision mode found a count below t."""
-    c = _count_pos(B, u, v, ctol)
+    c = _count_pos(B, wt, u, v, ctol)
     if c < st[S_BEST]:
         cnt[C_INCUMBENT] += 1
         st[S_BEST] = c
@@ -293,9 +418,9 @@ def _new_slot(d, pid, wcor, nc, sg, owner, slot_pid, slot_nf, DS):
 
 
 @njit(cache=True)
-def _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
+def _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
           pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt,
-          act, insel, wcor, ww, Lw, x, u, v, randk, WK):
+          act, insel, wcor, ww, Lw, x, u, v, WK):
     """Extend the packing of node d until LB >= t or no unpacked subsystem is left (P_* code)."""
     m, n = B.shape
     ctol = fopt[F_CTOL]
@@ -322,7 +447,7 @@ def _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
                 return P_DEGEN
             if status == FEASIBLE:
                 _unit_neg(x, u)
-                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                     return P_FOUND
                 break
             pid = _add_pool(pool_rows, pool_sg, pool_w, st, wcor, nc, ww, sg[d])
@@ -362,27 +487,17 @@ def _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
         if not resolve:
             jb = -1
             bv = -np.inf
-            jb2 = -1
-            bv2 = -np.inf
             for i in range(m):
                 if sg[d, i] == FREE and owner[d, i] < 0 and insel[i] == 0:
                     acc = 0.0
                     for k in range(n):
                         acc += B[i, k] * u[k]
                     if acc > bv:
-                        bv2 = bv
-                        jb2 = jb
                         bv = acc
                         jb = i
-                    elif acc > bv2:
-                        bv2 = acc
-                        jb2 = i
-            if randk > 1 and jb2 >= 0 and bv2 > -ctol and np.random.random() < 0.5:
-                jb = jb2
-                bv = bv2
             if jb < 0 or bv <= -ctol:
                 # every unpacked free row is negative at u: no subsystem is left among them
-                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                     code = P_FOUND
                 break
             insel[jb] = 1
@@ -441,7 +556,7 @@ def _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
 
 
 @njit(cache=True)
-def _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
+def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
                 pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt,
                 inact, sel, wcor, ww, Lw, x, u, v, WK):
     """Packing by dives as one continuous Wolfe run whose point set grows (see _pack): every
@@ -451,7 +566,7 @@ def _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, 
     n1 = n + 1
     s = sf[d]
     ctol = fopt[F_CTOL]
-    rho = fopt[F_RHO_NODE]
+    rho = fopt[F_RHO_PACK]
     decision = opt[O_DECISION] != 0
     cont = opt[O_DIVE_CONT] != 0
     lb = DS[d, D_NP] + DS[d, D_NPK]
@@ -512,7 +627,7 @@ def _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, 
             # no constraint yet (root): choose by the node's direction
             for k in range(n):
                 u[k] = U[d, k]
-            _count_pos(B, u, v, ctol)
+            _count_pos(B, wt, u, v, ctol)
             jb = -1
             bv = -np.inf
             for i in range(m):
@@ -520,7 +635,7 @@ def _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, 
                     bv = v[i]
                     jb = i
             if jb < 0 or bv <= -ctol:
-                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                     code = P_FOUND
                 break
             inact[jb] = 2
@@ -589,7 +704,7 @@ def _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, 
         if jb < 0 or bv >= ctol * nx:
             for k in range(n):
                 u[k] = -x[k] / nx
-            if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+            if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                 code = P_FOUND
             break
         inact[jb] = 2
@@ -698,7 +813,7 @@ def _pool_pack(d, st, opt, pool_rows, pool_sg, sg, owner, slot_pid, slot_nf, DS,
 
 
 @njit(cache=True)
-def _force(d, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cnt, tr, it_pid,
+def _force(d, wt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cnt, tr, it_pid,
            it_y, rec):
     """Fix POS every free row that is the last free row of a packed subsystem; count fixed."""
     nforced = 0
@@ -719,7 +834,7 @@ def _force(d, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cn
             _rec_leaf1(st, tr, it_pid, it_y, pid)
         sg[d, j] = POS
         sf[d, j] = -1.0
-        DS[d, D_NP] += 1
+        DS[d, D_NP] += wt[j]
         fixed[d, DS[d, D_NFIX]] = j
         DS[d, D_NFIX] += 1
         owner[d, j] = -1
@@ -727,6 +842,30 @@ def _force(d, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cn
         DS[d, D_NPK] -= 1
         nforced += 1
     return nforced
+
+
+@njit(cache=True)
+def _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
+                pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt, insel, act, wcor, ww, Lw,
+                x, u, v, WK, tr, it_pid, it_y, rec):
+    """Extend the packing of node d, fixing forced rows, until stable; returns a P_* code."""
+    n1 = B.shape[1] + 1
+    while True:
+        if opt[O_PACKING] == 2:
+            code = _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor,
+                               wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt, best_u, opt,
+                               fopt, insel, act, wcor, ww, Lw, x, u, v, WK)
+        else:
+            code = _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
+                         pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt, act, insel,
+                         wcor, ww, Lw, x, u, v, WK)
+        if code != P_OK:
+            return code
+        if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T] or opt[O_FORCE] == 0:
+            return code
+        if _force(d, wt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cnt, tr,
+                  it_pid, it_y, rec) == 0:
+            return code
 
 
 @njit(cache=True)
@@ -760,7 +899,7 @@ def _restore_packing(d, e, m, sg, owner, slot_pid, slot_nf, DS):
 
 
 @njit(cache=True)
-def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf, DS,
+def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf, DS,
                 cor, wc, LD, U, pool_rows, n1, tr, it_pid, it_y, remap):
     """Set up depth d+1 as the child (row DS[d, D_BR] -> sign); False if proven empty at once."""
     m, n = B.shape
@@ -811,7 +950,7 @@ def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_n
     else:
         sg[c, r] = POS
         sf[c, r] = -1.0
-        DS[c, D_NP] += 1
+        DS[c, D_NP] += wt[r]
         if q >= 0:
             pid = slot_pid[c, q]
             for a in range(n1):
@@ -842,7 +981,7 @@ def _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_n
 
 
 @njit(cache=True)
-def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, slot_nf, cor, wc, LD,
+def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, slot_nf, cor, wc, LD,
            U, pool_rows, pool_sg, pool_w, tr, it_pid, it_y, best_u):
     """Run (or resume) the depth-first search; returns an RC_* code.  See module docstring."""
     m, n = B.shape
@@ -860,6 +999,12 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
     cand = np.empty(2 * 8192, dtype=np.int64)
     fcnt = np.empty(8192, dtype=np.int64)
     bucket = np.empty(n + 4, dtype=np.int64)
+    rowidx = np.full(m, -1, dtype=np.int64)
+    cmax = opt[O_LP_CMAX]
+    inc = np.zeros((m, cmax))
+    LPT = np.zeros((m + 1, cmax + m + 1))
+    lpbasis = np.zeros(m, dtype=np.int64)
+    ylp = np.zeros(cmax)
     ctol = fopt[F_CTOL]
     maxit = opt[O_MAXIT]
     stopf = opt[O_STOP_FEAS] != 0
@@ -894,6 +1039,7 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
             lb = DS[d, D_NP] + DS[d, D_NPK]
             pruned = lb >= st[S_T]
             infeas_pid = -1
+            lp_rec = False
             # (1) node test
             if not pruned and DS[d, D_WVALID] == 0:
                 t0 = rdtsc() if prof else 0
@@ -934,7 +1080,7 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
             if not pruned:
                 for k in range(n):
                     u[k] = U[d, k]
-                if _incumbent(B, u, v, ctol, st, cnt, best_u, decision):
+                if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                     rc = RC_FOUND
                     break
                 pruned = lb >= st[S_T]
@@ -960,11 +1106,37 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
             if not pruned and opt[O_PACKING] != 0:
                 t0 = rdtsc() if prof else 0
                 code = P_OK
-                for attempt in range(1 + opt[O_REPACK]):
-                    if attempt >= 1:
-                        lb = DS[d, D_NP] + DS[d, D_NPK]
-                        if lb >= st[S_T] or lb + opt[O_REPACK_GAP] < st[S_T]:
-                            break
+                rmode = opt[O_REPACK]
+                if rmode == 2:
+                    # fresh packing first; fall back to extending the inherited one if smaller
+                    cnt[C_REPACK] += 1
+                    _save_packing(d, d + 1, m, owner, slot_pid, slot_nf, DS)
+                    for i in range(m):
+                        owner[d, i] = -1
+                    DS[d, D_NSLOT] = 0
+                    DS[d, D_NPK] = 0
+                    code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf,
+                                       DS, cor, wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt,
+                                       best_u, opt, fopt, insel, act, wcor, ww, Lw, x, u, v, WK,
+                                       tr, it_pid, it_y, rec)
+                    if (code == P_OK and DS[d, D_NP] + DS[d, D_NPK] < st[S_T]
+                            and DS[d, D_NPK] < DS[d + 1, D_NPK]):
+                        _restore_packing(d, d + 1, m, sg, owner, slot_pid, slot_nf, DS)
+                        code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid,
+                                           slot_nf, DS, cor, wc, LD, U, pool_rows, pool_sg,
+                                           pool_w, st, cnt, best_u, opt, fopt, insel, act, wcor,
+                                           ww, Lw, x, u, v, WK, tr, it_pid, it_y, rec)
+                    elif DS[d, D_NP] + DS[d, D_NPK] >= st[S_T]:
+                        cnt[C_REPACK_WIN] += 1
+                else:
+                    code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf,
+                                       DS, cor, wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt,
+                                       best_u, opt, fopt, insel, act, wcor, ww, Lw, x, u, v, WK,
+                                       tr, it_pid, it_y, rec)
+                    lb = DS[d, D_NP] + DS[d, D_NPK]
+                    if (code == P_OK and rmode == 1 and lb < st[S_T]
+                            and lb + opt[O_REPACK_GAP] >= st[S_T]):
+                        # rebuild from scratch with the node's fixed rows; keep the larger
                         t1 = rdtsc() if prof else 0
                         cnt[C_REPACK] += 1
                         _save_packing(d, d + 1, m, owner, slot_pid, slot_nf, DS)
@@ -972,38 +1144,15 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
                             owner[d, i] = -1
                         DS[d, D_NSLOT] = 0
                         DS[d, D_NPK] = 0
-                    randk = 1 if attempt < 2 else 2
-                    while True:
-                        if opt[O_PACKING] == 2:
-                            code = _dive_fused(d, B, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf,
-                                               DS, cor, wc, LD, U, pool_rows, pool_sg, pool_w,
-                                               st, cnt, best_u, opt, fopt, insel, act, wcor, ww,
-                                               Lw, x, u, v, WK)
-                        else:
-                            code = _pack(d, B, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS,
-                                         cor, wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt,
-                                         best_u, opt, fopt, act, insel, wcor, ww, Lw, x, u, v,
-                                         randk, WK)
-                        if code != P_OK:
-                            break
-                        if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T] or opt[O_FORCE] == 0:
-                            break
-                        if _force(d, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1,
-                                  st, cnt, tr, it_pid, it_y, rec) == 0:
-                            break
-                    if code != P_OK:
-                        break
-                    if attempt >= 1:
-                        if DS[d, D_NPK] > DS[d + 1, D_NPK]:
-                            cnt[21] += 1
-                        elif DS[d, D_NPK] == DS[d + 1, D_NPK]:
-                            cnt[22] += 1
-                        else:
-                            cnt[23] += 1
-                        if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T]:
-                            cnt[C_REPACK_WIN] += 1
-                        elif DS[d, D_NPK] < DS[d + 1, D_NPK]:
-                            _restore_packing(d, d + 1, m, sg, owner, slot_pid, slot_nf, DS)
+                        code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid,
+                                           slot_nf, DS, cor, wc, LD, U, pool_rows, pool_sg,
+                                           pool_w, st, cnt, best_u, opt, fopt, insel, act, wcor,
+                                           ww, Lw, x, u, v, WK, tr, it_pid, it_y, rec)
+                        if code == P_OK:
+                            if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T]:
+                                cnt[C_REPACK_WIN] += 1
+                            elif DS[d, D_NPK] < DS[d + 1, D_NPK]:
+                                _restore_packing(d, d + 1, m, sg, owner, slot_pid, slot_nf, DS)
                         if prof:
                             cnt[C_T_REPACK] += rdtsc() - t1
                 if prof:
@@ -1021,6 +1170,22 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
                 lb = DS[d, D_NP] + DS[d, D_NPK]
                 if not pruned:
                     pruned = lb >= st[S_T]
+            # (3b) fractional packing LP over the known subsystems
+            if (not pruned and opt[O_LP] != 0 and st[S_T] - lb <= opt[O_LP_GAP]
+                    and DS[d, D_NPK] > 0):
+                t0 = rdtsc() if prof else 0
+                cnt[C_LP_CALLS] += 1
+                val, C = _lp_bound(d, st, opt, pool_rows, pool_sg, sg, DS, n1, cand, fcnt, bucket,
+                                   rowidx, inc, LPT, lpbasis, ylp)
+                if prof:
+                    cnt[C_T_LP] += rdtsc() - t0
+                if DS[d, D_NP] + val > st[S_T] - 1 + 1e-9:
+                    cnt[C_LP_PRUNE] += 1
+                    if rec:
+                        _rec_bound_y(st, tr, it_pid, it_y, cand[cand.shape[0] // 2:], ylp, C)
+                    DS[d, D_STAGE] = 3
+                    pruned = True
+                    lp_rec = True
             # (4) branching row
             r = -1
             if not pruned:
@@ -1045,7 +1210,9 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
                     # no free row can be positive at u: u is optimal in this subtree
                     r = -1
                     pruned = True
-            if pruned:
+            if pruned and lp_rec:
+                pass
+            elif pruned:
                 cnt[C_PRUNE_BOUND] += infeas_pid < 0
                 if rec:
                     if infeas_pid >= 0:
@@ -1069,7 +1236,7 @@ def search(B, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, sl
                 sign = NEG if sign == POS else POS
             DS[d, D_STAGE] = stg + 1
             t0 = rdtsc() if prof else 0
-            ok = _make_child(d, sign, B, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf,
+            ok = _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf,
                              DS, cor, wc, LD, U, pool_rows, n1, tr, it_pid, it_y, remap)
             if prof:
                 cnt[C_T_COPY] += rdtsc() - t0

@@ -16,6 +16,8 @@ root is everything.  An *internal* node splits on one free row ``r`` into its NE
   ``|P| + ceil(Σ_T y_T)`` (fractional packing / hitting-set duality); the leaf needs this ``>= t``.
 
 So the leaves cover all of ``R^n \\ {0}`` and each has at least ``t`` positives: ``k*(A) >= t``.
+Rows that are exact positive multiples of one another (``groups``) always share their sign; a
+group is branched on and counted through its first row, and a POS group counts all its rows.
 The proof may also carry a witness ``u`` (then ``k*(A) <= #{<a_i,u> > 0}``).
 
 File format (JSON, optionally gzip-compressed when the name ends in ``.gz``), version 1::
@@ -32,6 +34,8 @@ File format (JSON, optionally gzip-compressed when the name ends in ``.gz``), ve
               "start": [...], "count": [...]},   # leaf: its items are items[start:start+count]
      "items": {"sub": [...], "y": [...]},        # subsystem index and packing weight per item
      "witness": [u_1..u_n] or null,
+     "groups": [[r, j, ...], ...],                # rows j that are exact positive multiples of
+                                                  # row r (same sign always); r stands for all
      "solver": {...}}                             # informational only
 
 Floats are written with 17 significant digits (``repr``), so they round-trip exactly.
@@ -78,6 +82,7 @@ class Proof:
     item_sub: np.ndarray
     item_y: np.ndarray
     witness: np.ndarray | None = None
+    groups: list[list[int]] = field(default_factory=list)
     solver: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -107,6 +112,7 @@ class Proof:
                 "y": [float(x) for x in self.item_y],
             },
             "witness": None if self.witness is None else [float(x) for x in self.witness],
+            "groups": [[int(i) for i in g] for g in self.groups],
             "solver": self.solver,
         }
 
@@ -155,17 +161,40 @@ def read_proof(path: str | Path) -> Proof:
         tree_count=np.asarray(tr["count"], np.int64),
         item_sub=np.asarray(it["sub"], np.int64), item_y=np.asarray(it["y"], np.float64),
         witness=None if d.get("witness") is None else np.asarray(d["witness"], np.float64),
+        groups=[list(g) for g in d.get("groups", [])],
         solver=d.get("solver", {}),
     )
 
 
-def proof_from_search(A: np.ndarray, keep: np.ndarray, S: Any, stt: np.ndarray, threshold: int,
-                      res: Any) -> Proof:
-    """Assemble a :class:`Proof` from the oracle's recorded kernel buffers (internal)."""
+def exactly_parallel(a: np.ndarray, b: np.ndarray) -> bool:
+    """True iff ``b = c a`` for some exact rational ``c > 0`` (float entries taken exactly)."""
+    from fractions import Fraction
+
+    fa = [Fraction(float(x)) for x in a]
+    fb = [Fraction(float(x)) for x in b]
+    k = next((i for i, x in enumerate(fa) if x != 0), None)
+    if k is None or fb[k] == 0 or (fa[k] > 0) != (fb[k] > 0):
+        return False
+    c = fb[k] / fa[k]
+    return all(y == c * x for x, y in zip(fa, fb, strict=True))
+
+
+def proof_from_search(A: np.ndarray, rows_of: np.ndarray, groups: list[list[int]], S: Any,
+                      stt: np.ndarray, threshold: int, res: Any) -> Proof | None:
+    """Assemble a :class:`Proof` from the oracle's recorded kernel buffers (internal).
+
+    ``rows_of[k]`` is the row of A of kernel row k; ``groups[k]`` all rows of A merged into it
+    (equal directions).  Returns None when a merged group is not exactly parallel (then the
+    merge is only numerical and cannot be certified).
+    """
     from . import oracle_core as oc
 
     A = np.asarray(A, dtype=np.float64)
     m, n = A.shape
+    multi = [g for g in groups if len(g) > 1]
+    for g in multi:
+        if not all(exactly_parallel(A[g[0]], A[j]) for j in g[1:]):
+            return None
     T = int(stt[oc.S_NTREE])
     I = int(stt[oc.S_NITEMS])
     tr = S.tr[:T]
@@ -173,12 +202,12 @@ def proof_from_search(A: np.ndarray, keep: np.ndarray, S: Any, stt: np.ndarray, 
     leaf = kind != oc.K_INTERNAL
     item_pid = S.it_pid[:I]
     used, inv = np.unique(item_pid, return_inverse=True)
-    rows = keep[S.pool_rows[used]]
+    rows = rows_of[S.pool_rows[used]]
     signs = np.where(S.pool_sg[used] == oc.POS, -1, 1).astype(np.int8)
     weights = S.pool_w[used].copy()
     tree_first = np.where(tr[:, oc.TR_FIRST] == oc.POS, -1, 1).astype(np.int8)
     tree_first[leaf] = 0
-    tree_row = np.where(leaf, -1, keep[np.clip(tr[:, oc.TR_ROW], 0, None)])
+    tree_row = np.where(leaf, -1, rows_of[np.clip(tr[:, oc.TR_ROW], 0, None)])
     return Proof(
         n=n, m=m, threshold=int(threshold), matrix_sha256=matrix_sha256(A),
         sub_rows=rows.astype(np.int64), sub_signs=signs, sub_weights=weights,
@@ -187,6 +216,7 @@ def proof_from_search(A: np.ndarray, keep: np.ndarray, S: Any, stt: np.ndarray, 
         tree_count=np.where(leaf, tr[:, oc.TR_CNT], 0).astype(np.int64),
         item_sub=inv.astype(np.int64).ravel(), item_y=S.it_y[:I].copy(),
         witness=None if res.witness is None else np.asarray(res.witness, np.float64),
+        groups=[list(g) for g in multi],
         solver={"method": "oracle", "nodes": int(res.nodes), "time_s": float(res.time_s),
                 "decision": bool(res.decision)},
     )

@@ -18,6 +18,10 @@ This module shares no code with the solver: it reads the JSON file itself (forma
    row (empty region) or, with exact rational packing weights ``y >= 0``,
    ``Σ_{T ∋ i} y_T <= 1`` for every free row ``i`` and ``|P| + ceil(Σ y_T) >= t``;
 5. an optional witness ``u`` is counted exactly (integer dot products): ``k*(A) <= #{<a_i,u> > 0}``.
+
+Declared ``groups`` (rows that are exact positive multiples of the group's first row) are checked
+exactly; a group always has one sign, so the tree branches on its first row and a POS group
+counts all its rows.
 """
 
 from __future__ import annotations
@@ -158,6 +162,16 @@ def check_subsystem(A: np.ndarray, rows: list[int], signs: list[int],
     return None
 
 
+def _exactly_parallel(a: np.ndarray, b: np.ndarray) -> bool:
+    fa = [Fraction(float(x)) for x in a]
+    fb = [Fraction(float(x)) for x in b]
+    k = next((i for i, x in enumerate(fa) if x != 0), None)
+    if k is None or fb[k] == 0 or (fa[k] > 0) != (fb[k] > 0):
+        return False
+    c = fb[k] / fa[k]
+    return all(y == c * x for x, y in zip(fa, fb, strict=True))
+
+
 def _exact_positives(A: np.ndarray, u: np.ndarray) -> int:
     ui, _ = _int_vector([float(x) for x in u])
     cnt = 0
@@ -235,6 +249,20 @@ def _check(A: np.ndarray, d: dict[str, Any], rep: ProofCheckReport, check_hash: 
             raise _Invalid(f"subsystem {k}: {err}")
         verified[k] = None
 
+    mult = [1] * m  # rows counted through each row (its group size; 0 for non-first members)
+    for g in d.get("groups", []):
+        g = [int(i) for i in g]
+        if len(g) < 2 or len(set(g)) != len(g) or any(not (0 <= i < m) for i in g):
+            raise _Invalid("malformed group of parallel rows")
+        for j in g[1:]:
+            if not _exactly_parallel(A[g[0]], A[j]):
+                raise _Invalid(f"row {j} is not an exact positive multiple of row {g[0]}")
+            if mult[j] != 1:
+                raise _Invalid(f"row {j} appears in two groups")
+            mult[j] = 0
+        if mult[g[0]] != 1:
+            raise _Invalid(f"row {g[0]} appears in two groups")
+        mult[g[0]] = len(g)
     state = [0] * m  # 0 free, +1 NEG (<= 0), -1 POS (> 0)
     npos = 0
     leaves = 0
@@ -251,28 +279,29 @@ def _check(A: np.ndarray, d: dict[str, Any], rep: ProofCheckReport, check_hash: 
             f = int(first[k])
             if not (0 <= r < m) or f not in (1, -1):
                 raise _Invalid(f"tree record {k}: bad branching row or child order")
-            if state[r] != 0:
-                raise _Invalid(f"tree record {k}: branches on row {r}, already fixed on its path")
+            if state[r] != 0 or mult[r] == 0:
+                raise _Invalid(f"tree record {k}: branches on row {r}, already fixed on its path"
+                               " or not the first row of its group")
             state[r] = f
-            npos += f == -1
+            npos += mult[r] * (f == -1)
             stack.append((r, -f))
             continue
         if int(kind[k]) != 1:
             raise _Invalid(f"tree record {k}: unknown kind {kind[k]}")
         leaves += 1
         _check_leaf(k, int(start[k]), int(count[k]), items_sub, items_y, srows, ssigns, state,
-                    npos, t, verify_sub)
+                    npos, t, verify_sub, mult)
         # climb to the next pending second child
         while stack and stack[-1][1] == 0:
             r, _ = stack.pop()
-            npos -= state[r] == -1
+            npos -= mult[r] * (state[r] == -1)
             state[r] = 0
         if not stack:
             break
         r, s2 = stack[-1]
-        npos -= state[r] == -1
+        npos -= mult[r] * (state[r] == -1)
         state[r] = s2
-        npos += s2 == -1
+        npos += mult[r] * (s2 == -1)
         stack[-1] = (r, 0)
     if idx != T:
         raise _Invalid(f"{T - idx} tree records after the tree is complete")
@@ -290,7 +319,8 @@ def _check(A: np.ndarray, d: dict[str, Any], rep: ProofCheckReport, check_hash: 
                            "contradicts the claimed lower bound")
 
 
-def _check_leaf(k, start, count, items_sub, items_y, srows, ssigns, state, npos, t, verify_sub):
+def _check_leaf(k, start, count, items_sub, items_y, srows, ssigns, state, npos, t, verify_sub,
+                mult):
     if count < 0 or start < 0 or start + count > len(items_sub):
         raise _Invalid(f"leaf {k}: item range out of bounds")
     load: dict[int, Fraction] = {}
@@ -301,6 +331,8 @@ def _check_leaf(k, start, count, items_sub, items_y, srows, ssigns, state, npos,
         free = []
         for i, sg in zip(srows[s], ssigns[s], strict=True):
             i, sg = int(i), int(sg)
+            if mult[i] == 0:
+                raise _Invalid(f"leaf {k}: subsystem {s} uses row {i}, a non-first group member")
             st = state[i]
             if sg == -1 and st != -1:
                 raise _Invalid(f"leaf {k}: subsystem {s} needs row {i} > 0, not so on the path")

@@ -20,10 +20,11 @@ from .sampling import validate_matrix
 METHODS: dict[str, tuple[str, str]] = {
     "enum": ("enumeration:solve_enumeration", "vertex-ray enumeration (reference, small n only)"),
     "bnb-lp": ("bnb_lp:solve_bnb_lp", "sign-pattern branch-and-bound, HiGHS LP per node (baseline)"),
+    "oracle": ("oracle:solve_oracle", "exact oracle: numba B&B, Wolfe node tests, packing bounds"),
 }
 
 #: aliases resolved before lookup; "exact" is the fastest exact solver available.
-ALIASES: dict[str, str] = {"exact": "bnb-lp"}
+ALIASES: dict[str, str] = {"exact": "oracle"}
 
 
 def available_methods() -> list[str]:

@@ -392,11 +392,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     from reluinj.empirical.proof_check import check_proof_file
 
     report = check_proof_file(args.matrix, args.proof)
-    print(("VALID: " if report.valid else "INVALID: ") + str(report.message))
+    text = str(report)
+    if not text.startswith(("VALID", "INVALID")):
+        text = ("VALID: " if report.valid else "INVALID: ") + text
+    print(text)
     return EXIT_OK if report.valid else EXIT_INVALID
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__package__}.bench_oracle") is None:
+        raise CLIError("bench oracle: reluinj.experiments.bench_oracle is not installed")
     from . import bench_oracle
 
     rc = bench_oracle.main(quick=args.quick, out=args.out)

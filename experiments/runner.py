@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,9 +91,24 @@ def solve_instance(params: SolverParams, task: Task) -> Row:
         upper_bound=res.upper_bound, injective=res.injective, status=res.status,
         time_s=float(res.time_s), nodes=int(res.nodes), lps=int(res.lps),
         witness=None if res.witness is None else [float(x) for x in res.witness],
-        info=json.dumps(res.info, sort_keys=True, default=str) if res.info else None,
     )
+    info, timings = split_timings(res.info or {})
+    row["info"] = json.dumps(info, sort_keys=True, default=str) if info else None
+    row["timings"] = json.dumps(timings, sort_keys=True, default=str) if timings else None
     return row
+
+
+def is_timing_key(key: str) -> bool:
+    """Solver info entries that are wall times (``*_s``, ``*time*``): they vary run to run."""
+    k = key.lower()
+    return k.endswith("_s") or "time" in k
+
+
+def split_timings(info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split SolveResult.info into (deterministic entries, timing entries)."""
+    det = {k: v for k, v in info.items() if not is_timing_key(str(k))}
+    tim = {k: v for k, v in info.items() if is_timing_key(str(k))}
+    return det, tim
 
 
 def solve_batch(params: SolverParams, batch: Sequence[Task]) -> list[Row]:
@@ -181,7 +197,9 @@ def _check_config_matches(store: ResultStore, config: ExperimentConfig) -> None:
     if not store.config_path.is_file():
         return
     try:
-        old = load_config(store.config_path)
+        with warnings.catch_warnings():  # already said when this config was first run
+            warnings.simplefilter("ignore")
+            old = load_config(store.config_path)
     except ConfigError as exc:
         raise StoreError(f"{store.config_path} is not a valid config ({exc}); use another --out") \
             from None

@@ -58,14 +58,15 @@ ROW_SCHEMA = pa.schema([
     ("nodes", pa.int64()),
     ("lps", pa.int64()),
     ("witness", pa.list_(pa.float64())),
-    ("info", pa.string()),              # JSON of SolveResult.info
+    ("info", pa.string()),              # JSON of SolveResult.info without its timings
+    ("timings", pa.string()),           # JSON of the timing entries of SolveResult.info
     ("error", pa.string()),
     ("run_id", pa.string()),
 ])
 
 #: Columns that differ between two runs of the same config (wall times, which run wrote the row);
 #: every other column is a deterministic function of (config, n, m, index) for resolved instances.
-VOLATILE_COLUMNS = ("time_s", "run_id")
+VOLATILE_COLUMNS = ("time_s", "timings", "run_id")
 
 PARTS = "parts"
 LOCK = "run.lock"

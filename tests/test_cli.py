@@ -162,6 +162,51 @@ def test_solve_certificate_with_a_method_without_proofs_is_refused(tmp_path, cap
     assert not (tmp_path / "p.json").exists()
 
 
+@pytest.fixture
+def proof_method(monkeypatch):
+    """A registered method that records proofs: the numba oracle (registered here if the
+    registry does not list it yet; the CLI calls it in this process)."""
+    import inspect
+
+    import reluinj.empirical.solve as solve_mod
+
+    for name in solve_mod.available_methods():
+        if "record_proof" in inspect.signature(solve_mod.get_method(name)).parameters:
+            return name
+    monkeypatch.setitem(solve_mod.METHODS, "oracle", ("oracle:solve_oracle", "numba oracle"))
+    return "oracle"
+
+
+def test_certificate_roundtrip_solve_then_check(proof_method, tmp_path, capsys):
+    n, m = 4, 28
+    for seed in range(10):
+        cert = tmp_path / f"proof-{seed}.json"
+        rc, out, err = call(capsys, "solve", "--n", n, "--m", m, "--seed", seed, "--method",
+                            proof_method, "--certificate", cert, "--json")
+        assert rc == 0, err
+        r = strict_json(out)
+        if r["injective"]:
+            break
+        assert "nothing to certify" in err and not cert.exists()
+    assert r["injective"] is True and r["certificate"] == str(cert) and cert.is_file()
+    np.save(tmp_path / "A.npy", np.random.default_rng(seed).standard_normal((m, n)))
+    rc, out, _ = call(capsys, "check", tmp_path / "A.npy", cert)
+    assert rc == 0 and out.startswith("VALID")
+    # the same proof does not prove anything about another matrix
+    np.save(tmp_path / "B.npy", np.random.default_rng(seed + 100).standard_normal((m, n)))
+    rc, out, _ = call(capsys, "check", tmp_path / "B.npy", cert)
+    assert rc == 1 and out.startswith("INVALID")
+
+
+def test_certificate_of_a_non_injective_layer_says_so(proof_method, tmp_path, capsys):
+    cert = tmp_path / "p.json"
+    rc, out, err = call(capsys, "solve", "--n", 4, "--m", 8, "--seed", 0, "--method",
+                        proof_method, "--certificate", cert, "--json")
+    r = strict_json(out)
+    assert rc == 0 and r["injective"] is False and r["certificate"] is None
+    assert "nothing to certify" in err and not cert.exists()
+
+
 def test_run_analyze_plot(files, tmp_path, capsys):
     out_dir = tmp_path / "res"
     rc, _, err = call(capsys, "run", files / "cfg.toml", "--out", out_dir, "--no-progress")

@@ -96,6 +96,18 @@ def test_jobs_1_and_2_give_identical_tables(small_cfg, reference, tmp_path):
     pd.testing.assert_frame_equal(table(reference), table(tmp_path))
 
 
+def test_jobs_1_and_2_identical_with_the_oracle(tmp_path):
+    # the fast exact solver reports timings in its info: they go to the volatile column
+    cfg = loads_config(SMALL.replace('"enum"', '"oracle"').replace("[3, 4]", "[5, 6]")
+                       .replace("[3.0, 4.5]", "[5.0, 8.0]"))
+    s1 = run(cfg, tmp_path / "j1", jobs=1)
+    s2 = run(cfg, tmp_path / "j2", jobs=2)
+    assert s1.computed == s2.computed == 24
+    t1 = table(tmp_path / "j1")
+    pd.testing.assert_frame_equal(t1, table(tmp_path / "j2"))
+    assert (t1.solver == "oracle").all() and (t1.status == "optimal").all()
+
+
 def test_budget_then_resume_recomputes_nothing(small_cfg, reference, tmp_path):
     s1 = run(small_cfg, tmp_path, jobs=1, max_instances=7)
     assert s1.computed == 7 and s1.remaining == 17

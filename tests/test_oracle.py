@@ -1,0 +1,201 @@
+"""The exact oracle against vertex-ray enumeration, the LP reference, its own switches and limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import degenerate_instances, random_instances
+from reluinj.empirical.certificate import check_witness
+from reluinj.empirical.enumeration import kstar_enumeration, solve_enumeration
+from reluinj.empirical.errors import DegenerateInputError, ReluInjError
+from reluinj.empirical.lp import PatternLP
+from reluinj.empirical.oracle import DEFAULTS, solve_oracle
+from reluinj.empirical.sampling import sample_A
+from reluinj.empirical.solve import ALIASES, solve
+
+#: every switch set to a non-default value (each must leave all answers unchanged)
+SWITCHES: list[dict] = [
+    {"packing": None},
+    {"packing": "greedy"},
+    {"packing": "dive_slow"},
+    {"repack": None},
+    {"repack": "first"},
+    {"pool": None},
+    {"pool": "window"},
+    {"lp": True},
+    {"lp": True, "lp_gap": 3, "lp_pivots": 5},
+    {"inherit": False},
+    {"slot_empty": False},
+    {"force": False},
+    {"dive_continue": False},
+    {"branch": "index"},
+    {"pos_first": True},
+    {"reuse_pos": False},
+    {"warm": False},
+    {"stop_feasible": True},
+    {"rho_node": 0.5, "rho_pack": 0.5},
+]
+
+
+def _check_result(A: np.ndarray, r, *, exact_k: int | None = None) -> None:
+    n = A.shape[1]
+    assert r.lower_bound <= r.upper_bound
+    if r.witness is not None and r.info.get("witness_strict", True):
+        chk = check_witness(A[np.any(A != 0, axis=1)], r.witness)
+        assert chk.strict and chk.positives == r.upper_bound
+    if exact_k is not None:
+        assert r.lower_bound <= exact_k <= r.upper_bound
+        if r.status in ("optimal", "decided"):
+            assert r.injective == (exact_k >= n)
+            if not r.decision:
+                assert r.kstar == exact_k
+
+
+def _agree_with_enumeration(insts) -> None:
+    for inst in insts:
+        k, _ = kstar_enumeration(inst.A)
+        r = solve_oracle(inst.A)
+        assert r.status == "optimal" and r.kstar == k, inst.label
+        _check_result(inst.A, r, exact_k=k)
+        rd = solve_oracle(inst.A, decision=True)
+        assert rd.status == "decided" and rd.injective == (k >= inst.n), inst.label
+        _check_result(inst.A, rd, exact_k=k)
+        if rd.injective:
+            assert rd.lower_bound >= inst.n
+        else:
+            assert rd.upper_bound < inst.n
+
+
+def test_agrees_with_enumeration_600() -> None:
+    """600 Gaussian instances, n <= 7, alpha in [2, 10] (alpha capped where enumeration is dear)."""
+    _agree_with_enumeration(random_instances(600, (1, 7), (2.0, 10.0), seed=11, max_subsets=20_000))
+
+
+@pytest.mark.slow
+def test_agrees_with_enumeration_wide_alpha() -> None:
+    """600 more with the enumeration cap raised, so alpha reaches 10 at n = 7."""
+    _agree_with_enumeration(random_instances(600, (3, 7), (2.0, 10.0), seed=12,
+                                             max_subsets=1_500_000))
+
+
+def test_degenerate_inputs() -> None:
+    """Closed k* exactly or DegenerateInputError; the 'must answer' kinds always answer."""
+    answered = 0
+    for inst in degenerate_instances(seed=3, reps=3) + degenerate_instances(seed=4, reps=2):
+        e = solve_enumeration(inst.A)
+        for decision in (False, True):
+            try:
+                r = solve_oracle(inst.A, decision=decision)
+            except DegenerateInputError as exc:
+                assert not inst.must_answer, inst.label
+                assert "\n" not in str(exc)
+                continue
+            answered += 1
+            _check_result(inst.A, r, exact_k=e.kstar)
+    assert answered > 40
+
+
+@pytest.mark.parametrize("sw", SWITCHES, ids=[str(s) for s in SWITCHES])
+def test_switches_leave_answers_unchanged(sw: dict) -> None:
+    insts = random_instances(12, (3, 6), (3.0, 9.0), seed=21)
+    big = [sample_A(n, round(a * n), s) for n, a, s in ((8, 7.0, 1), (9, 6.0, 2), (8, 5.0, 3))]
+    for A in [i.A for i in insts] + big:
+        ref = solve_oracle(A)
+        r = solve_oracle(A, **sw)
+        assert r.kstar == ref.kstar
+        _check_result(A, r, exact_k=ref.kstar)
+        rd = solve_oracle(A, decision=True, **sw)
+        assert rd.injective == ref.injective
+        _check_result(A, rd, exact_k=ref.kstar)
+
+
+def test_exact_mode_is_consistent_with_decision_at_moderate_n() -> None:
+    for seed in range(4):
+        A = sample_A(10, 60, seed)
+        r = solve_oracle(A)
+        rd = solve_oracle(A, decision=True)
+        assert r.status == "optimal" and rd.status == "decided"
+        assert rd.injective == (r.kstar >= 10)
+        _check_result(A, r, exact_k=r.kstar)
+
+
+def test_pruning_decisions_cross_checked_with_highs() -> None:
+    """Every sampled infeasible subsystem is LP-infeasible; every sampled internal node's sign
+    pattern (a node the search kept, so with a witness) is LP-feasible."""
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        A = sample_A(8, 56 - 8 * seed, seed)
+        r = solve_oracle(A, record_proof=True)
+        P = r.proof
+        lp = PatternLP(A)
+        subs = rng.choice(len(P.sub_rows), size=min(25, len(P.sub_rows)), replace=False)
+        for k in subs:
+            rows, signs = P.sub_rows[k], P.sub_signs[k]
+            res = lp.solve_sets(rows[signs == 1], rows[signs == -1])
+            assert res.status != "feasible"
+        # internal nodes: replay the preorder tree to get their patterns
+        state = np.zeros(A.shape[0], int)
+        stack: list[list[int]] = []
+        patterns = []
+        for idx in range(len(P.tree_kind)):
+            if P.tree_kind[idx] == 0:
+                patterns.append(state.copy())
+                rr, f = int(P.tree_row[idx]), int(P.tree_first[idx])
+                state[rr] = f
+                stack.append([rr, -f])
+                continue
+            while stack and stack[-1][1] == 0:
+                state[stack.pop()[0]] = 0
+            if stack:
+                state[stack[-1][0]] = stack[-1][1]
+                stack[-1][1] = 0
+        for k in rng.choice(len(patterns), size=min(25, len(patterns)), replace=False):
+            pat = patterns[k]
+            res = lp.solve_sets(np.flatnonzero(pat == 1), np.flatnonzero(pat == -1))
+            assert res.status != "infeasible"
+
+
+def test_time_and_node_limits_give_bounds_not_guesses() -> None:
+    A = sample_A(13, 91, 0)
+    r = solve_oracle(A, decision=True, time_limit=0.05)
+    assert r.status == "time_limit" and r.time_s < 5
+    assert r.injective is None or r.status == "decided"
+    ref = solve_oracle(A, decision=True)
+    assert r.lower_bound <= (13 if ref.injective else 12)
+    _check_result(A, r)
+    rn = solve_oracle(A, node_limit=50)
+    assert rn.status == "node_limit" and rn.nodes <= 50
+    assert rn.kstar is None and rn.injective is None
+    assert rn.lower_bound <= rn.upper_bound
+    _check_result(A, rn)
+    # exact bounds bracket the true value
+    B = sample_A(9, 54, 3)
+    k = solve_oracle(B).kstar
+    for lim in (5, 20, 80):
+        rb = solve_oracle(B, node_limit=lim)
+        assert rb.lower_bound <= k <= rb.upper_bound
+
+
+def test_invariances() -> None:
+    rng = np.random.default_rng(7)
+    for seed in range(3):
+        A = sample_A(8, 48, seed)
+        k = solve_oracle(A).kstar
+        perm = rng.permutation(A.shape[0])
+        scale = rng.uniform(0.1, 10.0, (A.shape[0], 1))
+        Q = rng.standard_normal((8, 8))
+        assert solve_oracle(A[perm]).kstar == k
+        assert solve_oracle(A * scale).kstar == k
+        assert solve_oracle(A @ Q).kstar == k
+        assert solve_oracle(-A).kstar <= A.shape[0] // 2
+
+
+def test_registry_and_bad_options() -> None:
+    A = sample_A(5, 30, 0)
+    assert solve(A, "oracle").kstar == solve_oracle(A).kstar
+    assert ALIASES["exact"] in ("oracle", "bnb-lp")
+    with pytest.raises(ReluInjError, match="unknown oracle option"):
+        solve_oracle(A, nonsense=1)
+    with pytest.raises(ReluInjError, match="branch must be"):
+        solve_oracle(A, branch="random")
+    assert set(DEFAULTS) >= {"packing", "repack", "pool", "lp", "force"}
