@@ -368,14 +368,15 @@ def _theory_table(args: argparse.Namespace, theory: Any) -> int:
 
 
 def _markdown(df: Any) -> str:
-    """A GitHub Markdown table (no dependency on tabulate)."""
+    """A GitHub Markdown table (no dependency on tabulate); thresholds keep 10 significant digits."""
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in df.itertuples(index=False):
         cells = []
-        for v in row:
+        for col, v in zip(cols, row, strict=True):
             if isinstance(v, float):
-                cells.append("" if not math.isfinite(v) else f"{v:.6g}")
+                fmt = ".10g" if col.startswith(("alpha_inj", "e")) else ".6g"
+                cells.append("" if not math.isfinite(v) else f"{v:{fmt}}")
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
@@ -453,8 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="write the figures (PNG and PDF) into DIR")
     pl.add_argument("dir", help="results directory")
-    pl.add_argument("--levels", default="1,2,3",
-                    help="comma-separated fl RDT levels whose thresholds are drawn (default 1,2,3)")
+    pl.add_argument("--levels", default="1,2p,2,3,4",
+                    help="comma-separated fl RDT levels drawn (thresholds and e_r curves; "
+                         "default 1,2p,2,3,4)")
     pl.set_defaults(func=cmd_plot)
 
     t = sub.add_parser("theory", help="fl RDT threshold alpha_inj or e(alpha) of a level")

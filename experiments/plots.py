@@ -3,8 +3,9 @@
 * ``p_injective``: P(injective) vs α = m/n, one curve per n with Wilson 95 % bands, vertical lines
   at the fl RDT capacities α_inj computed by :mod:`reluinj.theory` (default levels 1 = RS,
   2 = 1RSB, 3 = 2RSB) and at the Euler-characteristic heuristic ≈ 8.34 (Paleka; Clum).
-* ``kstar_over_n``: mean k*/n vs α per n (error bars: 1.96 standard errors), the level-1 curve
-  e_1(α) (a rigorous lower bound on lim k*/n) and the line k*/n = 1 (injectivity).
+* ``kstar_over_n``: mean k*/n vs α per n (error bars: 1.96 standard errors), the fl RDT curves
+  e_r(α) of the requested levels (level 1 = RS is a rigorous lower bound on lim k*/n; the levels
+  increase with r) and the line k*/n = 1 (injectivity).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from .analysis import Z95, summarize
 from .store import load
 
 EULER_HEURISTIC = 8.34  # Paleka (2021), Clum (2022); also theory.REFERENCE_THRESHOLDS["euler"]
-#: levels whose thresholds are drawn by default (each a few seconds at most: level 3 takes ~3 s)
-DEFAULT_LEVELS: tuple[str, ...] = ("1", "2", "3")
+#: levels drawn by default: every level of reluinj.theory (thresholds and e_r(α) curves; level 4
+#: costs ~10 s for its threshold and ~10 s for its curve on this machine, the others ~5 s together)
+DEFAULT_LEVELS: tuple[str, ...] = ("1", "2p", "2", "3", "4")
 FIGURES = ("p_injective", "kstar_over_n")
 
 
@@ -63,15 +65,20 @@ def theory_lines(levels: Sequence[str] = DEFAULT_LEVELS) -> list[TheoryLine]:
     return lines
 
 
-def level1_curve(alphas: np.ndarray) -> np.ndarray | None:
-    """e_1(α) on ``alphas`` (> 2) from reluinj.theory, or None (with a warning) if unavailable."""
+def level_curve(alphas: np.ndarray, level: str = "1") -> np.ndarray | None:
+    """e_r(α) of fl RDT level ``level`` on ``alphas`` (> 2), or None (with a warning) on failure."""
     try:
         from reluinj.theory import e_curve
 
-        return np.asarray(e_curve(alphas, level="1"), dtype=float)
+        return np.asarray(e_curve(alphas, level=level), dtype=float)
     except Exception as exc:  # noqa: BLE001
-        warnings.warn(f"level-1 curve e_1(alpha) unavailable ({exc}); omitted", stacklevel=2)
+        warnings.warn(f"level-{level} curve e(alpha) unavailable ({exc}); omitted", stacklevel=2)
         return None
+
+
+def level1_curve(alphas: np.ndarray) -> np.ndarray | None:
+    """e_1(α) on ``alphas`` (> 2) from reluinj.theory, or None (with a warning) if unavailable."""
+    return level_curve(alphas, "1")
 
 
 def _setup():
@@ -146,6 +153,13 @@ def plot_summary(
     e1 = level1_curve(grid)
     if e1 is not None:
         ax.plot(grid, e1, "k-", lw=1.5, label=r"level 1: $e_1(\alpha)$ ($n\to\infty$)")
+    coarse = np.linspace(a_lo, a_hi, 30)  # higher levels are smooth; 30 points keep level 4 ~10 s
+    styles = {"2p": ":", "2": "--", "3": "-.", "4": (0, (1, 1))}
+    for lev in [lv for lv in levels if lv != "1"]:
+        e_r = level_curve(coarse, lev)
+        if e_r is not None:
+            ax.plot(coarse, e_r, color="k", ls=styles.get(lev, "--"), lw=1.1,
+                    label=f"level {lev}: $e_{{{lev}}}(\\alpha)$")
     ax.axhline(1.0, color="0.35", ls="--", lw=1.0, label=r"$k^*/n = 1$ (injective above)")
     ax.set_xlabel(r"$\alpha = m/n$")
     ax.set_ylabel(r"mean $k^*/n$")
@@ -176,4 +190,4 @@ def make_plots(root: str | Path, *, levels: Sequence[str] = DEFAULT_LEVELS) -> l
     return plot_summary(summary, root, levels=levels, name=name)
 
 
-__all__ = ["FIGURES", "TheoryLine", "level1_curve", "make_plots", "plot_summary", "theory_lines"]
+__all__ = ["FIGURES", "TheoryLine", "level1_curve", "level_curve", "make_plots", "plot_summary", "theory_lines"]

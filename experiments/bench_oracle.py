@@ -1,0 +1,317 @@
+"""``reluinj bench oracle``: the exact oracle against the slow references, in one process.
+
+Instances: seed ``s`` gives ``A = numpy.random.default_rng(s).standard_normal((m, n))`` with
+``m = round(α n)``, seeds ``0..k-1``.  Every method solves the same instances in this process
+(one core; the machine may be shared, so compare ratios, not absolute times).  For each
+configuration the table has one row per method: instances, how many finished within the cap,
+median / max wall time, median nodes, the ratio ``baseline median / oracle median`` (a lower
+bound ``>`` when the baseline hit its cap), and whether all answers agree with the oracle.
+The oracle rows also give its time profile (node tests, packing, LP, the rest).
+
+The full run covers the targets of issue 4 (10 seeds): decision α = 7 at n = 10..18, decision at
+α = 6 (n = 16), exact k* at α = 7 (n = 10, 12) and α = 5 (n = 16); baselines: vertex-ray
+enumeration (exact, n <= 6), the HiGHS LP branch-and-bound (n <= 10, capped).  data-depth is an
+optional extra (used at n <= 8 only if ``depth`` is importable; it is not a dependency).
+``--quick`` runs a small subset in well under a minute.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import platform
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from reluinj.empirical.errors import ReluInjError
+from reluinj.empirical.oracle import solve_oracle
+
+#: per-instance caps (seconds)
+ORACLE_CAP = 900.0
+
+
+@dataclass
+class Config:
+    n: int
+    alpha: float
+    mode: str  # "decision" | "exact"
+    seeds: int
+    baselines: dict[str, tuple[int, float]] = field(default_factory=dict)  # method -> (seeds, cap)
+
+    @property
+    def m(self) -> int:
+        return int(round(self.alpha * self.n))
+
+
+FULL: list[Config] = [
+    Config(5, 7, "exact", 10, {"enum": (10, 120.0), "bnb-lp": (10, 120.0), "depth": (3, 300.0)}),
+    Config(6, 7, "exact", 10, {"enum": (10, 120.0), "bnb-lp": (10, 120.0)}),
+    Config(8, 7, "decision", 10, {"bnb-lp": (10, 120.0), "depth": (2, 300.0)}),
+    Config(10, 7, "decision", 10, {"bnb-lp": (3, 300.0)}),
+    Config(12, 7, "decision", 10),
+    Config(13, 7, "decision", 10),
+    Config(14, 7, "decision", 10),
+    Config(15, 7, "decision", 10),
+    Config(16, 7, "decision", 10),
+    Config(17, 7, "decision", 10),
+    Config(18, 7, "decision", 10),
+    Config(16, 6, "decision", 10),
+    Config(10, 7, "exact", 10),
+    Config(12, 7, "exact", 10),
+    Config(16, 5, "exact", 10),
+]
+
+QUICK: list[Config] = [
+    Config(5, 7, "exact", 3, {"enum": (3, 30.0), "bnb-lp": (3, 30.0)}),
+    Config(6, 7, "decision", 3, {"bnb-lp": (3, 30.0)}),
+    Config(10, 7, "decision", 3),
+    Config(12, 7, "decision", 3),
+    Config(8, 7, "exact", 3),
+]
+
+#: issue-4 targets: (n, alpha, mode) -> median seconds
+TARGETS: dict[tuple[int, float, str], float] = {
+    (14, 7, "decision"): 1.0,
+    (16, 7, "decision"): 5.0,
+    (18, 7, "decision"): 60.0,
+    (16, 6, "decision"): 5.0,
+    (12, 7, "exact"): 1.0,
+    (16, 5, "exact"): 5.0,
+}
+GROWTH_TARGET = 2.5
+
+
+@dataclass
+class Run:
+    time_s: float
+    nodes: int
+    status: str
+    answer: Any  # kstar (exact) or injective (decision); None when unresolved
+    info: dict[str, Any]
+
+
+def _matrix(cfg: Config, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((cfg.m, cfg.n))
+
+
+def _run_oracle(A: np.ndarray, decision: bool, cap: float) -> Run:
+    t0 = time.perf_counter()
+    r = solve_oracle(A, decision=decision, time_limit=cap, profile=True)
+    dt = time.perf_counter() - t0
+    ans = (r.injective if decision else r.kstar) if r.status in ("optimal", "decided") else None
+    return Run(dt, r.nodes, r.status, ans, r.info)
+
+
+def _run_baseline(method: str, A: np.ndarray, decision: bool, cap: float) -> Run:
+    n = A.shape[1]
+    t0 = time.perf_counter()
+    if method == "depth":
+        from depth.model.multivariate import halfspace  # optional extra, not a dependency
+
+        d = halfspace(np.zeros((1, n)), A, exact=True, method="plane")
+        dt = time.perf_counter() - t0
+        k = int(round(float(np.ravel(d)[0]) * A.shape[0]))
+        return Run(dt, 0, "optimal", (k >= n) if decision else k, {})
+    from reluinj.empirical.solve import solve
+
+    r = solve(A, method, decision=decision, time_limit=cap)
+    dt = time.perf_counter() - t0
+    ok = r.status in ("optimal", "decided")
+    ans = (r.injective if decision else r.kstar) if ok else None
+    return Run(dt, r.nodes, r.status, ans, r.info)
+
+
+def _depth_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("depth") is not None
+
+
+def _fmt_ratio(base: list[Run], oracle_median: float, cap: float) -> str:
+    times = [r.time_s if r.answer is not None else cap for r in base]
+    med = statistics.median(times)
+    unfinished = any(r.answer is None for r in base)
+    ratio = med / oracle_median if oracle_median > 0 else float("inf")
+    return (">" if unfinished else "") + f"{ratio:.3g}"
+
+
+def _profile(runs: list[Run]) -> str:
+    tot = sum(r.info.get("kernel_s", 0.0) for r in runs)
+    if tot <= 0:
+        return ""
+    nt = sum(r.info.get("node_test_s", 0.0) for r in runs) / tot
+    pk = sum(r.info.get("pack_s", 0.0) for r in runs) / tot
+    lp = sum(r.info.get("lp_s", 0.0) for r in runs) / tot
+    rp = sum(r.info.get("repack_s", 0.0) for r in runs) / tot
+    return (f"node tests {100 * nt:.0f}% | packing {100 * pk:.0f}% (repack {100 * rp:.0f}%) | "
+            f"LP {100 * lp:.0f}% | other {100 * max(0.0, 1 - nt - pk - lp):.0f}%")
+
+
+def run(configs: list[Config], *, echo: bool = True) -> list[dict[str, Any]]:
+    """Run the configurations; returns the table rows (dicts)."""
+    solve_oracle(_matrix(Config(4, 5, "exact", 1), 0))  # compile / load the numba kernels
+    rows: list[dict[str, Any]] = []
+    for cfg in configs:
+        decision = cfg.mode == "decision"
+        oracle = [_run_oracle(_matrix(cfg, s), decision, ORACLE_CAP) for s in range(cfg.seeds)]
+        solved = [r for r in oracle if r.answer is not None]
+        omed = statistics.median(r.time_s for r in oracle)
+        row = _row(cfg, "oracle", oracle, "1", "", _profile(oracle))
+        row["unresolved"] = len(oracle) - len(solved)
+        rows.append(row)
+        if echo:
+            print(_line(row), flush=True)
+        for method, (k, cap) in cfg.baselines.items():
+            if method == "depth" and not _depth_available():
+                continue
+            base = []
+            for s in range(min(k, cfg.seeds)):
+                try:
+                    base.append(_run_baseline(method, _matrix(cfg, s), decision, cap))
+                except ReluInjError as exc:  # e.g. enumeration subset limit
+                    base.append(Run(cap, 0, f"error: {exc}", None, {}))
+            agree = all(b.answer is None or b.answer == oracle[i].answer
+                        for i, b in enumerate(base))
+            omed_k = statistics.median(r.time_s for r in oracle[: len(base)])
+            brow = _row(cfg, method, base, _fmt_ratio(base, omed_k, cap),
+                        "yes" if agree else "NO", "")
+            rows.append(brow)
+            if echo:
+                print(_line(brow), flush=True)
+        del omed
+    return rows
+
+
+def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
+         profile: str) -> dict[str, Any]:
+    done = [r for r in runs if r.answer is not None]
+    times = [r.time_s for r in runs]
+    return {
+        "n": cfg.n, "alpha": cfg.alpha, "m": cfg.m, "mode": cfg.mode, "method": method,
+        "instances": len(runs), "solved": len(done),
+        "median_s": statistics.median(times) if times else float("nan"),
+        "max_s": max(times) if times else float("nan"),
+        "median_nodes": int(statistics.median(r.nodes for r in runs)) if runs else 0,
+        "speedup_vs_baseline": ratio, "answers_agree": agree, "profile": profile,
+    }
+
+
+_HEAD = ("n", "alpha", "m", "mode", "method", "instances", "solved", "median_s", "max_s",
+         "median_nodes", "speedup_vs_baseline", "answers_agree")
+
+
+def _line(row: dict[str, Any]) -> str:
+    return (f"{row['n']:>3} {row['alpha']:>4g} {row['m']:>4} {row['mode']:>8} {row['method']:>7} "
+            f"{row['instances']:>4} {row['solved']:>4} {row['median_s']:>9.3f} {row['max_s']:>9.3f} "
+            f"{row['median_nodes']:>10} {row['speedup_vs_baseline']:>8} "
+            f"{row['answers_agree']:>5}  {row['profile']}")
+
+
+def growth_per_n(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12) -> float | None:
+    """exp(slope) of log(median time) against n for oracle decision rows at alpha, n >= lo."""
+    pts = [(r["n"], r["median_s"]) for r in rows
+           if r["method"] == "oracle" and r["mode"] == "decision" and r["alpha"] == alpha
+           and r["n"] >= lo and r["median_s"] > 0]
+    if len(pts) < 2:
+        return None
+    x = np.array([p[0] for p in pts], float)
+    y = np.log([p[1] for p in pts])
+    return float(np.exp(np.polyfit(x, y, 1)[0]))
+
+
+def targets_report(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for (n, a, mode), lim in TARGETS.items():
+        r = next((r for r in rows if r["method"] == "oracle" and r["n"] == n
+                  and r["alpha"] == a and r["mode"] == mode), None)
+        if r is None:
+            continue
+        ok = r["median_s"] <= lim and r["solved"] == r["instances"]
+        out.append(f"{mode} n={n} alpha={a:g}: median {r['median_s']:.3f} s (max "
+                   f"{r['max_s']:.3f} s), target <= {lim:g} s: {'MET' if ok else 'NOT MET'}")
+    g = growth_per_n(rows)
+    if g is not None:
+        out.append(f"growth per unit n of the alpha=7 decision median (n >= 12): x{g:.2f}, "
+                   f"target <= x{GROWTH_TARGET}: {'MET' if g <= GROWTH_TARGET else 'NOT MET'}")
+    return out
+
+
+def machine() -> dict[str, str]:
+    model = platform.processor() or ""
+    try:
+        txt = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in txt.splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    import numba
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "cpu": model, "cores": str(__import__("os").cpu_count()),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "numba": numba.__version__, "git": commit,
+    }
+
+
+def write(rows: list[dict[str, Any]], out: str | Path, quick: bool) -> tuple[Path, Path]:
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = "bench_oracle_quick" if quick else "bench_oracle"
+    csv_path = outdir / f"{stem}.csv"
+    md_path = outdir / f"{stem}.md"
+    keys = list(_HEAD) + ["profile"]
+    with csv_path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    mach = machine()
+    lines = [f"# `reluinj bench oracle{' --quick' if quick else ''}`", "",
+             "Machine: " + ", ".join(f"{k} {v}" for k, v in mach.items()), "",
+             "One process, one core; seeds s = 0..k-1, A = default_rng(s).standard_normal((m, n))"
+             ", m = round(alpha n).  speedup = baseline median / oracle median on the same "
+             "instances ('>' : the baseline hit its cap).", "",
+             "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        vals = [f"{r[k]:.3f}" if isinstance(r[k], float) and k.endswith("_s") else str(r[k])
+                for k in keys]
+        lines.append("| " + " | ".join(vals) + " |")
+    lines += ["", "## Targets (issue 4)", ""] + [f"- {t}" for t in targets_report(rows)]
+    md_path.write_text("\n".join(lines) + "\n")
+    return csv_path, md_path
+
+
+def main(quick: bool = False, out: str | None = None) -> int:
+    """Run the benchmark, print the table (and targets), write CSV + Markdown into ``out``."""
+    configs = QUICK if quick else FULL
+    print("  n    a    m     mode  method inst solv  median_s     max_s "
+          "      nodes  speedup agree  profile")
+    rows = run(configs)
+    for t in targets_report(rows):
+        print(t)
+    if out:
+        c, m = write(rows, out, quick)
+        print(f"wrote {c} and {m}")
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default=None)
+    a = p.parse_args()
+    raise SystemExit(main(quick=a.quick, out=a.out))
