@@ -171,7 +171,8 @@ def make_result(
     info: dict[str, Any] | None = None,
 ) -> SolveResult:
     """Assemble the SolveResult of a bounding method (bounds already proven by the caller)."""
-    lower = int(min(lower, upper))
+    if lower > upper:  # both are proven: a contradiction is a bug somewhere, never clip it
+        raise RuntimeError(f"{method}: proven lower bound {lower} exceeds proven upper bound {upper}")
     d = dict(red.info)
     if info:
         d.update(info)

@@ -40,7 +40,9 @@ Switches (keyword options; each can be changed without changing any answer, whic
 * ``inherit``, ``slot_empty``, ``force``, ``dive_continue``, ``reuse_pos``, ``warm``: on by
   default; ``pos_first``, ``stop_feasible``: off.  ``branch``: ``"witness"`` (default, free row
   most positive at the node centre) or ``"index"``.  ``rho_node``, ``rho_pack``: Wolfe stopping
-  tolerances.  ``profile``: time the phases (``info["*_s"]``).
+  tolerances.  ``profile``: time the phases (``info["*_s"]``).  ``upper_hint``: start the
+  exact search with threshold ``hint + 1`` (a known upper bound).  ``keep_state``: keep the
+  kernel buffers in ``solve_oracle.last_state`` (analysis only).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from .sampling import validate_matrix
 #: count tolerance: a row with <b_i,u> > -CTOL counts as positive (conservative upper bounds)
 CTOL = 1e-10
 
-_BRANCH = {"witness": 0, "index": 1}
+_BRANCH = {"witness": 0, "index": 1, "unpacked": 2, "unpacked_gap1": 3}
 _PACKING = {"none": 0, "greedy": 1, "dive": 2, "dive_slow": 3}
 
 DEFAULTS: dict[str, Any] = {
@@ -70,9 +72,11 @@ DEFAULTS: dict[str, Any] = {
     "inherit": True,
     "slot_empty": True,
     "force": True,
-    "repack": "after",
+    "repack": "partial",
     "dive_continue": True,
     "repack_gap": 1000,
+    "release": 0.2,
+    "full_repack_gap": 0,
     "pool": "path",
     "pool_window": 256,
     "lp": False,
@@ -88,6 +92,8 @@ DEFAULTS: dict[str, Any] = {
     "rho_node": 1e-3,
     "rho_pack": 1e-3,
     "profile": False,
+    "upper_hint": None,
+    "keep_state": False,
     "max_mnp_iter": 2000,
 }
 
@@ -206,7 +212,7 @@ def _options(switches: dict[str, Any]) -> dict[str, Any]:
             o[key] = "none"
         if o[key] is True:
             o[key] = DEFAULTS[key]
-    if o["repack"] not in ("none", "after", "first"):
+    if o["repack"] not in ("none", "after", "first", "partial"):
         raise ReluInjError(f"repack must be 'after', 'first' or None, got {o['repack']!r}")
     if o["pool"] not in ("none", "path", "window"):
         raise ReluInjError(f"pool must be 'path', 'window' or None, got {o['pool']!r}")
@@ -309,9 +315,12 @@ def solve_oracle(
     fopt[oc.F_RHO_NODE] = float(opts["rho_node"])
     fopt[oc.F_RHO_PACK] = float(opts["rho_pack"])
     fopt[oc.F_CTOL] = CTOL
+    fopt[oc.F_RELEASE] = float(opts["release"])
     m_eff = int(wt.sum())
     stt = np.zeros(oc.NST, np.int64)
     stt[oc.S_T] = n if decision else m_eff + 1
+    if not decision and opts["upper_hint"] is not None:
+        stt[oc.S_T] = min(m_eff + 1, int(opts["upper_hint"]) + 1)
     stt[oc.S_BEST] = m_eff + 1
     tps = ticks_per_second()
     big = np.iinfo(np.int64).max // 2
@@ -324,6 +333,8 @@ def solve_oracle(
         if rc != oc.RC_GROW:
             break
         S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
+    if opts["keep_state"]:  # for analysis: the kernel buffers of this solve
+        solve_oracle.last_state = (B, S, stt, cnt)  # type: ignore[attr-defined]
     if rc == oc.RC_DEGENERATE:
         raise DegenerateInputError(
             "oracle: A is not in general position (a node test found 0 in the hull of fewer than "
@@ -395,7 +406,7 @@ def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.nd
     opt[oc.O_PROFILE] = int(bool(opts["profile"]))
     opt[oc.O_SLOT_EMPTY] = int(bool(opts["slot_empty"]))
     opt[oc.O_FORCE] = int(bool(opts["force"]))
-    opt[oc.O_REPACK] = {"none": 0, "after": 1, "first": 2}[opts["repack"] or "none"]
+    opt[oc.O_REPACK] = {"none": 0, "after": 1, "first": 2, "partial": 3}[opts["repack"] or "none"]
     opt[oc.O_DIVE_CONT] = int(bool(opts["dive_continue"]))
     opt[oc.O_REPACK_GAP] = int(opts["repack_gap"])
     opt[oc.O_POOL] = {"none": 0, "path": 1, "window": 2}[opts["pool"] or "none"]
@@ -405,6 +416,7 @@ def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.nd
     opt[oc.O_LP_CMAX] = int(opts["lp_cmax"])
     opt[oc.O_LP_WIN] = int(opts["lp_window"])
     opt[oc.O_LP_PIV] = int(opts["lp_pivots"])
+    opt[oc.O_FULL_GAP] = int(opts["full_repack_gap"])
     return opt
 
 

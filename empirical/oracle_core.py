@@ -128,12 +128,14 @@ O_LP_GAP = 19
 O_LP_CMAX = 20
 O_LP_WIN = 21
 O_LP_PIV = 22
+O_FULL_GAP = 23  # partial repack: rebuild fully when t - LB <= this
 NOPT = 24
 
 # fopt indices
 F_RHO_NODE = 0
 F_RHO_PACK = 1
 F_CTOL = 2
+F_RELEASE = 3  # fraction of the packing released by the partial repack
 NFOPT = 4
 
 # cnt (counters) indices
@@ -192,7 +194,7 @@ def _rec_internal(st, tr, r, firstsign):
     tr[k, TR_ROW] = r
     tr[k, TR_FIRST] = firstsign
     tr[k, TR_START] = st[S_NITEMS]
-    tr[k, TR_CNT] = st[S_NPOOL]
+    tr[k, TR_CNT] = 0
     st[S_NTREE] = k + 1
 
 
@@ -558,10 +560,12 @@ def _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD
 @njit(cache=True)
 def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
                 pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt,
-                inact, sel, wcor, ww, Lw, x, u, v, WK):
+                inact, sel, wcor, ww, Lw, x, u, v, WK, amask, apen, cpen):
     """Packing by dives as one continuous Wolfe run whose point set grows (see _pack): every
     major iteration computes ``B x`` once for both Wolfe's optimality test and the dive's choice
-    of the next row.  Returns a P_* code."""
+    of the next row.  ``amask/apen/cpen`` (work, length m) make that pass branch-free: Wolfe's
+    value of row i is ``v_i amask_i + apen_i`` (``+inf`` off the active set), the dive's is
+    ``v_i + cpen_i`` (``+inf`` unless i is a free, unpacked, inactive row).  Returns a P_* code."""
     m, n = B.shape
     n1 = n + 1
     s = sf[d]
@@ -573,6 +577,15 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
     nfx = DS[d, D_NFIX]
     for a in range(nfx):
         inact[fixed[d, a]] = 1
+    for i in range(m):
+        if inact[i] != 0:
+            amask[i] = s[i]
+            apen[i] = 0.0
+            cpen[i] = np.inf
+        else:
+            amask[i] = 0.0
+            apen[i] = np.inf
+            cpen[i] = 0.0 if (sg[d, i] == FREE and owner[d, i] < 0) else np.inf
     nS = 0
     nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n)
     if nc > 0:
@@ -607,6 +620,10 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
                     k2 += 1
                 else:
                     inact[i] = 0
+                    amask[i] = 0.0
+                    apen[i] = np.inf
+                    if owner[d, i] < 0:
+                        cpen[i] = 0.0
             nS = k2
             if nS > 0:
                 k2 = 0
@@ -639,6 +656,9 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
                     code = P_FOUND
                 break
             inact[jb] = 2
+            amask[jb] = s[jb]
+            apen[jb] = 0.0
+            cpen[jb] = np.inf
             sel[nS] = jb
             nS += 1
             wcor[0] = jb
@@ -668,13 +688,13 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
         bv = np.inf
         for i in range(m):
             vi = v[i]
-            if inact[i] != 0:
-                val = s[i] * vi
-                if val < best:
-                    best = val
-                    jmin = i
-            elif vi < bv and sg[d, i] == FREE and owner[d, i] < 0:
-                bv = vi
+            val = vi * amask[i] + apen[i]
+            if val < best:
+                best = val
+                jmin = i
+            cv = vi + cpen[i]
+            if cv < bv:
+                bv = cv
                 jb = i
         nx = np.sqrt(xx)
         if best < (1.0 - rho) * xx:
@@ -695,8 +715,9 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
                 for k in range(n):
                     acc += B[i, k] * x[k]
                 v[i] = acc
-                if inact[i] == 0 and acc < bv and sg[d, i] == FREE and owner[d, i] < 0:
-                    bv = acc
+                cv = acc + cpen[i]
+                if cv < bv:
+                    bv = cv
                     jb = i
         elif not best > FEAS_TOL * nx:
             code = P_DEGEN
@@ -708,6 +729,9 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
                 code = P_FOUND
             break
         inact[jb] = 2
+        amask[jb] = s[jb]
+        apen[jb] = 0.0
+        cpen[jb] = np.inf
         sel[nS] = jb
         nS += 1
         ok, nc = wolfe_add(B, s, BB, wcor, nc, ww, Lw, jb, x, WK)
@@ -847,14 +871,14 @@ def _force(d, wt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st
 @njit(cache=True)
 def _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
                 pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt, insel, act, wcor, ww, Lw,
-                x, u, v, WK, tr, it_pid, it_y, rec):
+                x, u, v, WK, tr, it_pid, it_y, rec, PW):
     """Extend the packing of node d, fixing forced rows, until stable; returns a P_* code."""
     n1 = B.shape[1] + 1
     while True:
         if opt[O_PACKING] == 2:
             code = _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor,
                                wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt, best_u, opt,
-                               fopt, insel, act, wcor, ww, Lw, x, u, v, WK)
+                               fopt, insel, act, wcor, ww, Lw, x, u, v, WK, PW[0], PW[1], PW[2])
         else:
             code = _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
                          pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt, act, insel,
@@ -866,6 +890,28 @@ def _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
         if _force(d, wt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st, cnt, tr,
                   it_pid, it_y, rec) == 0:
             return code
+
+
+@njit(cache=True)
+def _release_largest(d, m, owner, slot_nf, DS, frac):
+    """Drop the fraction ``frac`` (rounded up) of the alive packed subsystems with the most
+    free rows (ties: the later one)."""
+    ns = DS[d, D_NSLOT]
+    alive = DS[d, D_NPK]
+    drop = int(np.ceil(alive * frac))
+    for _ in range(drop):
+        qb = -1
+        for q in range(ns):
+            if slot_nf[d, q] > 0 and (qb < 0 or slot_nf[d, q] >= slot_nf[d, qb]):
+                qb = q
+        if qb < 0:
+            break
+        slot_nf[d, qb] = -1
+        DS[d, D_NPK] -= 1
+    for i in range(m):
+        q = owner[d, i]
+        if q >= 0 and slot_nf[d, q] < 0:
+            owner[d, i] = -1
 
 
 @njit(cache=True)
@@ -991,6 +1037,7 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
     ww = np.empty(n + 2)
     Lw = np.empty((n + 2, n + 2))
     WK = np.empty((n + 4, n + 3))
+    PW = np.empty((3, m))
     x = np.empty(n)
     u = np.empty(n)
     v = np.empty(m)
@@ -1118,36 +1165,41 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf,
                                        DS, cor, wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt,
                                        best_u, opt, fopt, insel, act, wcor, ww, Lw, x, u, v, WK,
-                                       tr, it_pid, it_y, rec)
+                                       tr, it_pid, it_y, rec, PW)
                     if (code == P_OK and DS[d, D_NP] + DS[d, D_NPK] < st[S_T]
                             and DS[d, D_NPK] < DS[d + 1, D_NPK]):
                         _restore_packing(d, d + 1, m, sg, owner, slot_pid, slot_nf, DS)
                         code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid,
                                            slot_nf, DS, cor, wc, LD, U, pool_rows, pool_sg,
                                            pool_w, st, cnt, best_u, opt, fopt, insel, act, wcor,
-                                           ww, Lw, x, u, v, WK, tr, it_pid, it_y, rec)
+                                           ww, Lw, x, u, v, WK, tr, it_pid, it_y, rec, PW)
                     elif DS[d, D_NP] + DS[d, D_NPK] >= st[S_T]:
                         cnt[C_REPACK_WIN] += 1
                 else:
                     code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf,
                                        DS, cor, wc, LD, U, pool_rows, pool_sg, pool_w, st, cnt,
                                        best_u, opt, fopt, insel, act, wcor, ww, Lw, x, u, v, WK,
-                                       tr, it_pid, it_y, rec)
+                                       tr, it_pid, it_y, rec, PW)
                     lb = DS[d, D_NP] + DS[d, D_NPK]
-                    if (code == P_OK and rmode == 1 and lb < st[S_T]
+                    if (code == P_OK and (rmode == 1 or rmode == 3) and lb < st[S_T]
                             and lb + opt[O_REPACK_GAP] >= st[S_T]):
-                        # rebuild from scratch with the node's fixed rows; keep the larger
+                        # rebuild from scratch with the node's fixed rows (rmode 1), or release
+                        # the subsystems with the most free rows (rmode 3, a fraction) and
+                        # re-extend; keep the larger packing
                         t1 = rdtsc() if prof else 0
                         cnt[C_REPACK] += 1
                         _save_packing(d, d + 1, m, owner, slot_pid, slot_nf, DS)
-                        for i in range(m):
-                            owner[d, i] = -1
-                        DS[d, D_NSLOT] = 0
-                        DS[d, D_NPK] = 0
+                        if rmode == 3 and st[S_T] - lb > opt[O_FULL_GAP]:
+                            _release_largest(d, m, owner, slot_nf, DS, fopt[F_RELEASE])
+                        else:
+                            for i in range(m):
+                                owner[d, i] = -1
+                            DS[d, D_NSLOT] = 0
+                            DS[d, D_NPK] = 0
                         code = _pack_force(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid,
                                            slot_nf, DS, cor, wc, LD, U, pool_rows, pool_sg,
                                            pool_w, st, cnt, best_u, opt, fopt, insel, act, wcor,
-                                           ww, Lw, x, u, v, WK, tr, it_pid, it_y, rec)
+                                           ww, Lw, x, u, v, WK, tr, it_pid, it_y, rec, PW)
                         if code == P_OK:
                             if DS[d, D_NP] + DS[d, D_NPK] >= st[S_T]:
                                 cnt[C_REPACK_WIN] += 1
@@ -1192,20 +1244,31 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 for k in range(n):
                     u[k] = U[d, k]
                 best = -np.inf
+                rule = opt[O_BRANCH]
+                if rule == 3:
+                    rule = 2 if st[S_T] - lb <= 1 else 0
+                bestu = -np.inf
+                ru = -1
                 for i in range(m):
                     if sg[d, i] != FREE:
                         continue
                     acc = 0.0
                     for k in range(n):
                         acc += B[i, k] * u[k]
-                    if opt[O_BRANCH] == 1:
+                    if rule == 1:
                         if acc > -ctol:
                             r = i
                             best = acc
                             break
-                    elif acc > best:
-                        best = acc
-                        r = i
+                    else:
+                        if acc > best:
+                            best = acc
+                            r = i
+                        if owner[d, i] < 0 and acc > bestu:
+                            bestu = acc
+                            ru = i
+                if rule == 2 and ru >= 0 and bestu > -ctol:
+                    r = ru
                 if r < 0 or best <= -ctol:
                     # no free row can be positive at u: u is optimal in this subtree
                     r = -1

@@ -21,6 +21,11 @@ METHODS: dict[str, tuple[str, str]] = {
     "enum": ("enumeration:solve_enumeration", "vertex-ray enumeration (reference, small n only)"),
     "bnb-lp": ("bnb_lp:solve_bnb_lp", "sign-pattern branch-and-bound, HiGHS LP per node (baseline)"),
     "oracle": ("oracle:solve_oracle", "exact oracle: numba B&B, Wolfe node tests, packing bounds"),
+    "hinge": ("relax:solve_hinge", "upper bound: hinge LP relaxation, prefix rounding, LP polish"),
+    "irl1": ("relax:solve_irl1", "upper bound: iteratively reweighted l1 (hinge LPs), rounding, polish"),
+    "local": ("local_search:solve_local", "upper bound: greedy elastic removal + flip search, restarts"),
+    "root-lb": ("lower_bounds:solve_root_lb", "lower bound: packing of infeasible subsystems (root)"),
+    "auto": ("auto:solve_auto", "oracle where affordable, else local (upper) + root-lb (lower)"),
 }
 
 #: aliases resolved before lookup; "exact" is the fastest exact solver available.

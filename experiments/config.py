@@ -2,15 +2,15 @@
 
 Schema (keys not listed here are ignored with a warning)::
 
-    name = "laptop"            # str, letters/digits/._- ; names the default output directory
+    name = "laptop"            # str, letters/digits/._- (<= 100 chars); names the default output dir
     seed = 20261125            # int, 0 <= seed < 2**63 ; entropy of every instance's SeedSequence
-    n = [4, 5, 6]              # list of ints >= 1 (dimensions)
-    alpha = [3.0, 3.5, 4.0]    # list of numbers > 0 ; m = round(alpha * n) (ties to even)
-    instances = 100            # int >= 1, Monte Carlo instances per (n, alpha)
+    n = [4, 5, 6]              # list of ints, 1 <= n <= 1000 (dimensions)
+    alpha = [3.0, 3.5, 4.0]    # list of numbers > 0 ; m = round(alpha * n) (ties to even), m <= 100000
+    instances = 100            # int, 1 <= instances <= 10**7, Monte Carlo instances per (n, alpha)
     method = "exact"           # a name from reluinj.empirical.solve.available_methods()
-    time_limit = 60            # seconds per instance (> 0), or 0 / "none" for no limit
+    time_limit = 60            # seconds per instance (0 < t <= 10**7), or 0 / "none" for no limit
     decision = false           # true: only decide "k* >= n" (k* itself may stay unknown)
-    batch_size = 0             # optional: instances per worker task (0 = automatic)
+    batch_size = 0             # optional: instances per worker task, 0 <= b <= 100000 (0 = automatic)
 
     [per_n.7]                  # optional overrides for one n: instances, time_limit, alpha
     instances = 50
@@ -19,6 +19,11 @@ Instance ``index`` at ``(n, m)`` is the matrix
 ``default_rng(SeedSequence(entropy=seed, spawn_key=(n, m, index))).standard_normal((m, n))``
 (:func:`reluinj.empirical.sampling.sample_instance`), so results do not depend on worker count or
 order.  Two alphas rounding to the same m at some n give one point (n, m), solved once.
+
+Size limits (:data:`LIMITS`) keep a typo such as ``n = 10**9`` or ``instances = 10**12`` from
+exhausting memory: one matrix has at most ``MAX_ENTRIES`` entries and a config at most
+``MAX_TOTAL_INSTANCES`` instances (the runner holds the key list in memory); split bigger studies
+into several configs.
 
 A point with ``m < n`` is allowed but trivial: then ``A u = -1`` has a solution, so
 ``k*(A) = 0 < n`` and the layer is never injective; :func:`load_config` warns about it.
@@ -54,8 +59,21 @@ KNOWN_KEYS = (
 )
 REQUIRED_KEYS = ("name", "seed", "n", "alpha", "instances")
 PER_N_KEYS = ("instances", "time_limit", "alpha")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_SEED = 2**63
+MAX_N = 1000                      # columns of A
+MAX_M = 100_000                   # rows of A
+MAX_ENTRIES = 10**7               # m * n of one matrix (80 MB of float64)
+MAX_INSTANCES = 10**7             # per point, and ...
+MAX_TOTAL_INSTANCES = 10**7       # ... per config
+MAX_TIME_LIMIT = 1e7              # seconds per instance (about 116 days)
+MAX_BATCH_SIZE = 100_000
+MAX_CONFIG_BYTES = 1_000_000
+LIMITS = {
+    "n": MAX_N, "m": MAX_M, "m*n": MAX_ENTRIES, "instances": MAX_INSTANCES,
+    "total instances": MAX_TOTAL_INSTANCES, "time_limit": MAX_TIME_LIMIT,
+    "batch_size": MAX_BATCH_SIZE,
+}
 
 
 @dataclass(frozen=True)
@@ -184,34 +202,46 @@ def _is_num(v: Any) -> bool:
     return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
 
 
-def _int(d: Mapping[str, Any], key: str, lo: int, hi: int | None = None, where: str = "") -> int:
+def _short(v: Any) -> str:
+    """repr of a config value, cut to 60 characters (a hostile value must not flood the error)."""
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _int(d: Mapping[str, Any], key: str, lo: int, hi: int | None = None, where: str = "",
+         inclusive: bool = False) -> int:
+    """``d[key]`` as an int in ``[lo, hi)`` (``[lo, hi]`` if ``inclusive``)."""
     v = d[key]
-    allowed = f"an integer >= {lo}" + ("" if hi is None else f" and < {hi}")
-    if not _is_int(v) or v < lo or (hi is not None and v >= hi):
-        raise ConfigError(f"config key {where}{key!r}: got {v!r}; allowed: {allowed}")
+    if hi is None:
+        allowed = f"an integer >= {lo}"
+    else:
+        allowed = f"an integer {lo} <= {key} {'<=' if inclusive else '<'} {hi}"
+    ok = _is_int(v) and v >= lo and (hi is None or (v <= hi if inclusive else v < hi))
+    if not ok:
+        raise ConfigError(f"config key {where}{key!r}: got {_short(v)}; allowed: {allowed}")
     return int(v)
 
 
 def _time_limit(v: Any, where: str = "") -> float | None:
     if isinstance(v, str) and v.lower() == "none":
         return None
-    if not _is_num(v) or v < 0:
+    if not _is_num(v) or v < 0 or v > MAX_TIME_LIMIT:
         raise ConfigError(
-            f"config key {where}'time_limit': got {v!r}; allowed: seconds > 0, or 0 / \"none\" "
-            "for no limit"
+            f"config key {where}'time_limit': got {_short(v)}; allowed: seconds 0 < t <= "
+            f"{MAX_TIME_LIMIT:.0e}, or 0 / \"none\" for no limit"
         )
     return None if v == 0 else float(v)
 
 
-def _int_list(v: Any, key: str, where: str = "") -> tuple[int, ...]:
+def _int_list(v: Any, key: str, where: str = "", hi: int = MAX_N) -> tuple[int, ...]:
     vals = v if isinstance(v, list) else [v]
-    if not vals or not all(_is_int(x) and x >= 1 for x in vals):
+    if not vals or not all(_is_int(x) and 1 <= x <= hi for x in vals):
         raise ConfigError(
-            f"config key {where}{key!r}: got {v!r}; allowed: an integer >= 1 or a non-empty "
-            "list of them"
+            f"config key {where}{key!r}: got {_short(v)}; allowed: an integer 1 <= {key} <= {hi} "
+            "or a non-empty list of them"
         )
     if len(set(vals)) != len(vals):
-        raise ConfigError(f"config key {where}{key!r}: got {v!r}; values must be distinct")
+        raise ConfigError(f"config key {where}{key!r}: got {_short(v)}; values must be distinct")
     return tuple(int(x) for x in vals)
 
 
@@ -219,8 +249,8 @@ def _alpha_list(v: Any, where: str = "") -> tuple[float, ...]:
     vals = v if isinstance(v, list) else [v]
     if not vals or not all(_is_num(x) and x > 0 for x in vals):
         raise ConfigError(
-            f"config key {where}'alpha': got {v!r}; allowed: a number > 0 or a non-empty list "
-            "of them"
+            f"config key {where}'alpha': got {_short(v)}; allowed: a number > 0 or a non-empty "
+            "list of them"
         )
     return tuple(float(x) for x in vals)
 
@@ -248,33 +278,34 @@ def validate_config(raw: Mapping[str, Any], *, source: str = "config") -> Experi
     name = raw["name"]
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ConfigError(
-            f"config key 'name': got {name!r}; allowed: a non-empty string of letters, digits, "
-            "'.', '_', '-'"
+            f"config key 'name': got {_short(name)}; allowed: a string of 1 to 100 letters, "
+            "digits, '.', '_', '-' (not starting with '.', '_' or '-')"
         )
     seed = _int(raw, "seed", 0, MAX_SEED)
     ns = _int_list(raw["n"], "n")
     alphas = _alpha_list(raw["alpha"])
-    instances = _int(raw, "instances", 1)
+    instances = _int(raw, "instances", 1, MAX_INSTANCES, inclusive=True)
     method = raw.get("method", "exact")
     allowed_methods = available_methods()
     if not isinstance(method, str) or method not in allowed_methods:
         raise ConfigError(
-            f"config key 'method': got {method!r}; allowed: {', '.join(allowed_methods)}"
+            f"config key 'method': got {_short(method)}; allowed: {', '.join(allowed_methods)}"
         )
     time_limit = _time_limit(raw.get("time_limit", 60.0))
     decision = raw.get("decision", False)
     if not isinstance(decision, bool):
-        raise ConfigError(f"config key 'decision': got {decision!r}; allowed: true or false")
-    batch_size = _int(raw, "batch_size", 0) if "batch_size" in raw else 0
+        raise ConfigError(f"config key 'decision': got {_short(decision)}; allowed: true or false")
+    batch_size = (_int(raw, "batch_size", 0, MAX_BATCH_SIZE, inclusive=True)
+                  if "batch_size" in raw else 0)
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise ConfigError(f"config key 'description': got {description!r}; allowed: a string")
+        raise ConfigError(f"config key 'description': got {_short(description)}; allowed: a string")
 
     per_n: dict[int, dict[str, Any]] = {}
     raw_per_n = raw.get("per_n", {})
     if not isinstance(raw_per_n, Mapping):
         raise ConfigError(
-            f"config key 'per_n': got {raw_per_n!r}; allowed: tables [per_n.N] with keys "
+            f"config key 'per_n': got {_short(raw_per_n)}; allowed: tables [per_n.N] with keys "
             f"{', '.join(PER_N_KEYS)}"
         )
     for nk, over in raw_per_n.items():
@@ -284,19 +315,21 @@ def validate_config(raw: Mapping[str, Any], *, source: str = "config") -> Experi
             nv = -1
         if nv not in ns:
             raise ConfigError(
-                f"config key 'per_n.{nk}': {nk!r} is not one of the configured n {list(ns)}"
+                f"config key 'per_n.{_short(nk)[1:-1]}': not one of the configured n; allowed: "
+                f"{', '.join(map(str, ns))}"
             )
         if not isinstance(over, Mapping):
-            raise ConfigError(f"config key 'per_n.{nk}': got {over!r}; allowed: a table")
+            raise ConfigError(f"config key 'per_n.{nk}': got {_short(over)}; allowed: a table")
         bad = [k for k in over if k not in PER_N_KEYS]
         if bad:
             raise ConfigError(
-                f"config key 'per_n.{nk}.{bad[0]}': unknown; allowed: {', '.join(PER_N_KEYS)}"
+                f"config key 'per_n.{nk}.{_short(bad[0])[1:-1]}': unknown; allowed: "
+                f"{', '.join(PER_N_KEYS)}"
             )
         o: dict[str, Any] = {}
         where = f"per_n.{nk}."
         if "instances" in over:
-            o["instances"] = _int(over, "instances", 1, where=where)
+            o["instances"] = _int(over, "instances", 1, MAX_INSTANCES, where=where, inclusive=True)
         if "time_limit" in over:
             o["time_limit"] = _time_limit(over["time_limit"], where=where)
         if "alpha" in over:
@@ -308,13 +341,28 @@ def validate_config(raw: Mapping[str, Any], *, source: str = "config") -> Experi
         time_limit=time_limit, decision=decision, batch_size=batch_size, per_n=per_n,
         description=description,
     )
-    for p in cfg.points():
+    points = cfg.points()
+    for p in points:
+        key = f"per_n.{p.n}.'alpha'" if "alpha" in per_n.get(p.n, {}) else "'alpha'"
         if p.m < 1:
             raise ConfigError(
-                f"config key 'alpha': alpha={p.alpha} at n={p.n} gives m=round(alpha*n)={p.m}; "
+                f"config key {key}: alpha={p.alpha} at n={p.n} gives m=round(alpha*n)={p.m}; "
                 "allowed: alpha*n >= 0.5 so that m >= 1"
             )
-    small = [(p.n, p.m) for p in cfg.points() if p.m < p.n]
+        if p.m > MAX_M or p.m * p.n > MAX_ENTRIES:
+            hi = min(MAX_M, MAX_ENTRIES // p.n) / p.n
+            raise ConfigError(
+                f"config key {key}: alpha={p.alpha:.6g} at n={p.n} gives m=round(alpha*n)={p.m}; "
+                f"allowed: m <= {MAX_M} and m*n <= {MAX_ENTRIES:.0e}, i.e. alpha <= {hi:.6g} at n={p.n}"
+            )
+    total = sum(p.instances for p in points)
+    if total > MAX_TOTAL_INSTANCES:
+        raise ConfigError(
+            f"config key 'instances': {total} instances in total ({len(points)} points (n, m)); "
+            f"allowed: at most {MAX_TOTAL_INSTANCES:.0e} per config: split the study into several "
+            "configs (and results directories)"
+        )
+    small = [(p.n, p.m) for p in points if p.m < p.n]
     if small:
         warnings.warn(
             f"{source}: points with m < n {small}: there k*(A) = 0 < n trivially (A u = -1 is "
@@ -330,11 +378,17 @@ def load_config(path: str | Path) -> ExperimentConfig:
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{p}: {size} bytes; allowed: a config file of at most "
+                              f"{MAX_CONFIG_BYTES} bytes")
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror or exc})") from None
     return validate_config(raw, source=str(p))
 
 
