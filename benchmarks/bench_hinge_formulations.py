@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alpha", type=float, default=5.5)
     ap.add_argument("--solves", type=int, default=20)
     args = ap.parse_args(argv)
-    print(f"| n | m | formulation | set-up s | first solve s | mean re-solve s | re-solve / direct "
-          f"| max rel. value diff |")
+    print("| n | m | formulation | set-up s | first solve s | mean re-solve s | re-solve / direct "
+          "| max rel. value diff |")
     print("|---|---|---|---|---|---|---|---|")
     for n in (int(s) for s in args.sizes.split(",")):
         m = int(round(args.alpha * n))

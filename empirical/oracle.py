@@ -31,7 +31,9 @@ Switches (keyword options; each can be changed without changing any answer, whic
 * ``packing``: ``"dive"`` (default; subsystems found by dives from the node centre), ``"greedy"``
   (min-norm point of all unpacked rows), ``"dive_slow"`` (dives as separate Wolfe runs) or
   ``None`` (no packing bound: only infeasibility prunes).
-* ``repack``: ``"after"`` (default: also rebuild the packing from scratch, keep the larger),
+* ``repack``: ``"partial"`` (default: release the fraction ``release`` = 0.2 of the packed
+  subsystems with the most free rows and re-extend, keep the larger packing; a full rebuild when
+  ``t - LB <= full_repack_gap``), ``"after"`` (rebuild from scratch, keep the larger),
   ``"first"`` (fresh packing first), ``None``.
 * ``pool``: ``"path"`` (default: greedy packing from the subsystems found on the path),
   ``"window"`` (plus the ``pool_window`` most recent ones), ``None``.
@@ -367,7 +369,7 @@ def solve_oracle(
         lower_bound=lower, upper_bound=upper,
         injective=injective_from_bounds(lower, upper, n),
         witness=witness, status=status, time_s=time.perf_counter() - t_start,
-        nodes=int(cnt[oc.C_NODES]), lps=int(cnt[oc.C_NT_CALLS] + cnt[oc.C_PK_CALLS]),
+        nodes=int(cnt[oc.C_NODES]), lps=int(cnt[oc.C_NT_CALLS] + cnt[oc.C_PK_ITERS]),
         decision=decision, info=info,
     )
     if record_proof and rc == oc.RC_EXHAUSTED and lower > 0:
@@ -447,7 +449,6 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         "forced": int(cnt[oc.C_FORCED]),
         "repack": int(cnt[oc.C_REPACK]),
         "repack_win": int(cnt[oc.C_REPACK_WIN]),
-        "repack_gt_eq_lt": [int(cnt[21]), int(cnt[22]), int(cnt[23])],
         "pool_win": int(cnt[oc.C_POOL_WIN]),
         "pool_prune": int(cnt[oc.C_POOL_PRUNE]),
         "lp_calls": int(cnt[oc.C_LP_CALLS]),

@@ -16,11 +16,15 @@ Per node:
    ``u`` (the centre of the node's cone) or an infeasible subsystem (leaf);
 2. incumbent update from ``u``;
 3. packing, extended on top of the inherited one, either *greedy* (min-norm point of the fixed
-   rows + all unpacked free rows, repeated) or by *dives* (add, one at a time as ``<= 0``, the
-   unpacked free row most positive at the current centre, re-centre, until the cone empties: the
-   corral is a subsystem whose free rows are few);  a subsystem left with one free row forces that
-   row POS (no branching); optionally the packing is rebuilt from scratch with the node's fixed
-   rows (``repack``) and the larger packing kept;
+   rows + all unpacked free rows, repeated) or by *dives* (default: add, one at a time as
+   ``<= 0``, the unpacked free row most positive at the current centre, re-centre, until the cone
+   empties: the corral is a subsystem whose free rows are few; one continuous Wolfe run whose
+   point set grows, see ``_dive_fused``).  A subsystem left with one free row forces that row POS
+   (no branching).  If ``LB < t`` still, the packing is *repacked*: by default the 20% of the
+   subsystems with the most free rows are released and the dives re-run with the node's (now
+   larger) fixed set, which finds subsystems with fewer free rows; the larger packing is kept.
+   Optional: greedy packing from the subsystems found on the path (``O_POOL``) and the
+   fractional packing LP (``O_LP``, :mod:`reluinj.empirical.oracle_lp`);
 4. branch on the free row most positive at ``u``: NEG child first (default).
 
 ``t`` is the threshold: decision mode ``t = n`` (stop at the first witness with ``< n`` positives);

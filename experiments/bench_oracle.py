@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from reluinj.empirical.errors import ReluInjError
 from reluinj.empirical.oracle import solve_oracle
 
@@ -74,6 +75,31 @@ QUICK: list[Config] = [
     Config(8, 7, "exact", 3),
 ]
 
+#: ablation: (label, switches) run on ABLATION_CONFIGS; "prototype ingredients" is the issue's
+#: prototype design (Wolfe node test, greedy disjoint packing inherited and extended, most-positive
+#: branching) inside this kernel
+ABLATION: list[tuple[str, dict[str, Any]]] = [
+    ("default", {}),
+    ("prototype ingredients", {"packing": "greedy", "repack": None, "pool": None,
+                               "force": False}),
+    ("repack off", {"repack": None}),
+    ("repack full rebuild", {"repack": "after"}),
+    ("greedy packing (no dives)", {"packing": "greedy"}),
+    ("dives as separate Wolfe runs", {"packing": "dive_slow"}),
+    ("no packing bound", {"packing": None}),
+    ("+ fractional LP bound", {"lp": True}),
+    ("+ LP, full rebuild", {"lp": True, "repack": "after"}),
+    ("path pool off", {"pool": None}),
+    ("forced rows off", {"force": False}),
+    ("inheritance off", {"inherit": False}),
+    ("POS child re-solves", {"reuse_pos": False}),
+    ("cold starts", {"warm": False}),
+    ("branch on first free row", {"branch": "index"}),
+]
+ABLATION_CONFIGS: list[Config] = [Config(12, 7, "decision", 10), Config(11, 7, "exact", 5)]
+ABLATION_QUICK: list[Config] = [Config(9, 7, "decision", 3)]
+ABLATION_CAP = 20.0
+
 #: issue-4 targets: (n, alpha, mode) -> median seconds
 TARGETS: dict[tuple[int, float, str], float] = {
     (14, 7, "decision"): 1.0,
@@ -93,37 +119,38 @@ class Run:
     status: str
     answer: Any  # kstar (exact) or injective (decision); None when unresolved
     info: dict[str, Any]
+    cpu_s: float = float("nan")
 
 
 def _matrix(cfg: Config, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((cfg.m, cfg.n))
 
 
-def _run_oracle(A: np.ndarray, decision: bool, cap: float) -> Run:
-    t0 = time.perf_counter()
-    r = solve_oracle(A, decision=decision, time_limit=cap, profile=True)
-    dt = time.perf_counter() - t0
+def _run_oracle(A: np.ndarray, decision: bool, cap: float, **switches: Any) -> Run:
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = solve_oracle(A, decision=decision, time_limit=cap, profile=True, **switches)
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     ans = (r.injective if decision else r.kstar) if r.status in ("optimal", "decided") else None
-    return Run(dt, r.nodes, r.status, ans, r.info)
+    return Run(dt, r.nodes, r.status, ans, r.info, dc)
 
 
 def _run_baseline(method: str, A: np.ndarray, decision: bool, cap: float) -> Run:
     n = A.shape[1]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if method == "depth":
         from depth.model.multivariate import halfspace  # optional extra, not a dependency
 
         d = halfspace(np.zeros((1, n)), A, exact=True, method="plane")
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         k = int(round(float(np.ravel(d)[0]) * A.shape[0]))
-        return Run(dt, 0, "optimal", (k >= n) if decision else k, {})
+        return Run(dt, 0, "optimal", (k >= n) if decision else k, {}, dc)
     from reluinj.empirical.solve import solve
 
     r = solve(A, method, decision=decision, time_limit=cap)
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     ok = r.status in ("optimal", "decided")
     ans = (r.injective if decision else r.kstar) if ok else None
-    return Run(dt, r.nodes, r.status, ans, r.info)
+    return Run(dt, r.nodes, r.status, ans, r.info, dc)
 
 
 def _depth_available() -> bool:
@@ -187,6 +214,38 @@ def run(configs: list[Config], *, echo: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
+def run_ablation(configs: list[Config], variants: list[tuple[str, dict[str, Any]]],
+                 *, echo: bool = True) -> list[dict[str, Any]]:
+    """Each variant on each configuration: nodes, Wolfe iterations, time; ratio to default."""
+    out: list[dict[str, Any]] = []
+    for cfg in configs:
+        decision = cfg.mode == "decision"
+        base_cpu = None
+        for label, sw in variants:
+            runs = [_run_oracle(_matrix(cfg, s), decision, ABLATION_CAP, **sw)
+                    for s in range(cfg.seeds)]
+            cpu = statistics.median(r.cpu_s for r in runs)
+            if base_cpu is None:
+                base_cpu = cpu
+            row = {
+                "variant": label, "n": cfg.n, "alpha": cfg.alpha, "mode": cfg.mode,
+                "instances": len(runs), "solved": sum(r.answer is not None for r in runs),
+                "median_s": statistics.median(r.time_s for r in runs), "median_cpu_s": cpu,
+                "median_nodes": int(statistics.median(r.nodes for r in runs)),
+                "median_wolfe_iters": int(statistics.median(
+                    r.info.get("pack_iters", 0) + r.info.get("node_test_iters", 0)
+                    for r in runs)),
+                "cpu_vs_default": cpu / base_cpu if base_cpu else float("nan"),
+            }
+            out.append(row)
+            if echo:
+                print(f"{cfg.mode:>8} n={cfg.n} a={cfg.alpha:g} {label:30s} solved "
+                      f"{row['solved']}/{row['instances']} cpu {cpu:8.3f} s  nodes "
+                      f"{row['median_nodes']:>8}  iters {row['median_wolfe_iters']:>9}  "
+                      f"x{row['cpu_vs_default']:.2f}", flush=True)
+    return out
+
+
 def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
          profile: str) -> dict[str, Any]:
     done = [r for r in runs if r.answer is not None]
@@ -196,27 +255,30 @@ def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
         "instances": len(runs), "solved": len(done),
         "median_s": statistics.median(times) if times else float("nan"),
         "max_s": max(times) if times else float("nan"),
+        "median_cpu_s": statistics.median(r.cpu_s for r in runs) if runs else float("nan"),
         "median_nodes": int(statistics.median(r.nodes for r in runs)) if runs else 0,
         "speedup_vs_baseline": ratio, "answers_agree": agree, "profile": profile,
     }
 
 
 _HEAD = ("n", "alpha", "m", "mode", "method", "instances", "solved", "median_s", "max_s",
-         "median_nodes", "speedup_vs_baseline", "answers_agree")
+         "median_cpu_s", "median_nodes", "speedup_vs_baseline", "answers_agree")
 
 
 def _line(row: dict[str, Any]) -> str:
     return (f"{row['n']:>3} {row['alpha']:>4g} {row['m']:>4} {row['mode']:>8} {row['method']:>7} "
             f"{row['instances']:>4} {row['solved']:>4} {row['median_s']:>9.3f} {row['max_s']:>9.3f} "
+            f"{row['median_cpu_s']:>9.3f} "
             f"{row['median_nodes']:>10} {row['speedup_vs_baseline']:>8} "
             f"{row['answers_agree']:>5}  {row['profile']}")
 
 
-def growth_per_n(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12) -> float | None:
+def growth_per_n(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12,
+                 key: str = "median_s") -> float | None:
     """exp(slope) of log(median time) against n for oracle decision rows at alpha, n >= lo."""
-    pts = [(r["n"], r["median_s"]) for r in rows
+    pts = [(r["n"], r[key]) for r in rows
            if r["method"] == "oracle" and r["mode"] == "decision" and r["alpha"] == alpha
-           and r["n"] >= lo and r["median_s"] > 0]
+           and r["n"] >= lo and r[key] > 0]
     if len(pts) < 2:
         return None
     x = np.array([p[0] for p in pts], float)
@@ -232,12 +294,15 @@ def targets_report(rows: list[dict[str, Any]]) -> list[str]:
         if r is None:
             continue
         ok = r["median_s"] <= lim and r["solved"] == r["instances"]
-        out.append(f"{mode} n={n} alpha={a:g}: median {r['median_s']:.3f} s (max "
-                   f"{r['max_s']:.3f} s), target <= {lim:g} s: {'MET' if ok else 'NOT MET'}")
-    g = growth_per_n(rows)
-    if g is not None:
-        out.append(f"growth per unit n of the alpha=7 decision median (n >= 12): x{g:.2f}, "
-                   f"target <= x{GROWTH_TARGET}: {'MET' if g <= GROWTH_TARGET else 'NOT MET'}")
+        okc = r["median_cpu_s"] <= lim and r["solved"] == r["instances"]
+        out.append(f"{mode} n={n} alpha={a:g}: median {r['median_s']:.3f} s wall "
+                   f"({r['median_cpu_s']:.3f} s CPU), max {r['max_s']:.3f} s; target <= {lim:g} s:"
+                   f" wall {'MET' if ok else 'NOT MET'}, CPU {'MET' if okc else 'NOT MET'}")
+    for key in ("median_s", "median_cpu_s"):
+        g = growth_per_n(rows, key=key)
+        if g is not None:
+            out.append(f"growth per unit n of the alpha=7 decision {key} (n >= 12): x{g:.2f}, "
+                       f"target <= x{GROWTH_TARGET}: {'MET' if g <= GROWTH_TARGET else 'NOT MET'}")
     return out
 
 
@@ -265,7 +330,8 @@ def machine() -> dict[str, str]:
     }
 
 
-def write(rows: list[dict[str, Any]], out: str | Path, quick: bool) -> tuple[Path, Path]:
+def write(rows: list[dict[str, Any]], out: str | Path, quick: bool,
+          ablation: list[dict[str, Any]] | None = None) -> tuple[Path, Path]:
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     stem = "bench_oracle_quick" if quick else "bench_oracle"
@@ -289,6 +355,20 @@ def write(rows: list[dict[str, Any]], out: str | Path, quick: bool) -> tuple[Pat
                 for k in keys]
         lines.append("| " + " | ".join(vals) + " |")
     lines += ["", "## Targets (issue 4)", ""] + [f"- {t}" for t in targets_report(rows)]
+    if ablation:
+        akeys = ["variant", "n", "alpha", "mode", "instances", "solved", "median_s",
+                 "median_cpu_s", "median_nodes", "median_wolfe_iters", "cpu_vs_default"]
+        lines += ["", "## Ablation (one switch changed at a time; cap "
+                  f"{ABLATION_CAP:g} s per instance)", "",
+                  "| " + " | ".join(akeys) + " |", "|" + "---|" * len(akeys)]
+        for r in ablation:
+            lines.append("| " + " | ".join(
+                f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in akeys) + " |")
+        with (outdir / f"{stem}_ablation.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=akeys)
+            w.writeheader()
+            for r in ablation:
+                w.writerow(r)
     md_path.write_text("\n".join(lines) + "\n")
     return csv_path, md_path
 
@@ -296,13 +376,16 @@ def write(rows: list[dict[str, Any]], out: str | Path, quick: bool) -> tuple[Pat
 def main(quick: bool = False, out: str | None = None) -> int:
     """Run the benchmark, print the table (and targets), write CSV + Markdown into ``out``."""
     configs = QUICK if quick else FULL
-    print("  n    a    m     mode  method inst solv  median_s     max_s "
+    print("  n    a    m     mode  method inst solv  median_s     max_s   cpu_med "
           "      nodes  speedup agree  profile")
     rows = run(configs)
     for t in targets_report(rows):
         print(t)
+    print("ablation:")
+    abl = run_ablation(ABLATION_QUICK if quick else ABLATION_CONFIGS,
+                       ABLATION[:4] if quick else ABLATION)
     if out:
-        c, m = write(rows, out, quick)
+        c, m = write(rows, out, quick, abl)
         print(f"wrote {c} and {m}")
     return 0
 

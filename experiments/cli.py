@@ -1,6 +1,8 @@
 """The ``reluinj`` command line.
 
     reluinj run CONFIG.toml [--jobs N] [--out DIR]        run or resume a Monte Carlo experiment
+                [--backend loky|dask [--scheduler ADDRESS | --local-cluster N]]
+    reluinj verify DIR [--quarantine] [--json]            check every file of a results directory
     reluinj solve (--n N --m M --seed S | --matrix FILE.npy) [--method NAME] [--decision]
                   [--time-limit SEC] [--certificate FILE] --json     k*(A) of one matrix
     reluinj analyze DIR [--json]                          P(injective), Wilson CI, mean k*
@@ -9,6 +11,7 @@
     reluinj theory --table [--out DIR]                    CSV + Markdown tables of the levels
     reluinj check A.npy PROOF                             check an injectivity proof file
     reluinj bench oracle [--quick] [--out DIR]            oracle benchmark
+    reluinj bench scaling [--quick] [--out DIR]           throughput with 1 vs 2 workers
 
 Errors in the input are printed as one line ``reluinj: error: ...`` with exit status 2.
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
+
 from reluinj.empirical.errors import ReluInjError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -74,6 +78,19 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _int_range(lo: int, hi: int):
+    """argparse type: an integer lo <= v <= hi."""
+    def parse(s: str) -> int:
+        try:
+            v = int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"got {v}; allowed: {lo} <= value <= {hi}")
+        return v
+    return parse
+
+
 def _nonneg_int(s: str) -> int:
     try:
         v = int(s)
@@ -94,6 +111,15 @@ def _positive_float(s: str) -> float:
     return v
 
 
+def _time_limit(s: str) -> float:
+    from .config import MAX_TIME_LIMIT
+
+    v = _positive_float(s)
+    if v > MAX_TIME_LIMIT:
+        raise argparse.ArgumentTypeError(f"got {s}; allowed: seconds 0 < t <= {MAX_TIME_LIMIT:.0e}")
+    return v
+
+
 def _finite_float(s: str) -> float:
     try:
         v = float(s)
@@ -111,14 +137,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .runner import run_experiment
 
+    if args.backend != "dask":
+        for flag, val in (("--scheduler", args.scheduler), ("--local-cluster", args.local_cluster)):
+            if val is not None:
+                raise CLIError(f"{flag}: only with --backend dask")
     cfg = load_config(args.config)
     out = Path(args.out) if args.out else Path("runs") / cfg.name
     summary = run_experiment(
-        cfg, out, jobs=args.jobs, backend=args.backend, max_instances=args.max_instances,
+        cfg, out, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+        local_cluster=args.local_cluster, max_instances=args.max_instances,
         batch_size=args.batch_size, progress=not args.no_progress,
         flush_seconds=args.flush_seconds,
     )
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .store import verify
+
+    p = Path(args.dir)
+    if not p.is_dir():
+        raise CLIError(f"results directory not found: {p}")
+    rep = verify(p, quarantine=args.quarantine)
+    if args.json:
+        _print_json({
+            "dir": rep.root, "ok": rep.ok, "part_files": rep.part_files, "rows": rep.rows,
+            "keys": rep.keys, "duplicates": rep.duplicates, "problems": rep.problems,
+            "notes": rep.notes, "quarantined": [str(q) for q in rep.quarantined],
+            "digest": rep.digest,
+        })
+    else:
+        for msg in rep.problems:
+            print(f"PROBLEM: {msg}")
+        for q in rep.quarantined:
+            print(f"moved to {q}")
+        for msg in rep.notes:
+            print(f"note: {msg}")
+        state = "OK" if rep.ok else ("QUARANTINED" if rep.quarantined else "BAD")
+        print(f"{state}: {rep.root}: {rep.part_files} part files, {rep.rows} rows, {rep.keys} "
+              f"instances" + (f", digest {rep.digest[:16]}" if rep.digest else ""))
+        if not rep.ok and not rep.quarantined:
+            print(f"run: reluinj verify {rep.root} --quarantine  (moves the bad files into "
+                  f"{rep.root / 'quarantine'}; a re-run then recomputes their rows)")
+    return EXIT_OK if rep.ok or rep.quarantined else EXIT_INVALID
 
 
 # ---- solve -------------------------------------------------------------------------------------
@@ -187,6 +248,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
                 f"solve: missing {', '.join(missing)}; give --n N --m M --seed S "
                 "(A = numpy.random.default_rng(S).standard_normal((M, N))) or --matrix FILE.npy"
             )
+        from .config import MAX_ENTRIES
+
+        if args.m * args.n > MAX_ENTRIES:
+            raise CLIError(f"solve: --m {args.m} x --n {args.n} = {args.m * args.n} entries; "
+                           f"allowed: m*n <= {MAX_ENTRIES:.0e}")
         A = sample_A(args.n, args.m, args.seed)
         source = {"seed": args.seed}
     m, n = A.shape
@@ -400,6 +466,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.valid else EXIT_INVALID
 
 
+def cmd_bench_scaling(args: argparse.Namespace) -> int:
+    from . import bench_scaling
+
+    return int(bench_scaling.main(quick=args.quick, out=args.out, dask_apis=args.dask_apis))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -421,27 +493,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run or resume a Monte Carlo experiment from a TOML config")
     r.add_argument("config", help="experiment config (TOML)")
-    r.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
+    r.add_argument("--jobs", type=_int_range(1, 1024), default=1,
+                   help="worker processes (default 1; with --backend dask: local workers)")
     r.add_argument("--out", help="results directory (default runs/<name>)")
-    r.add_argument("--backend", default="loky", choices=["loky"], help="parallel backend")
+    r.add_argument("--backend", default="loky", choices=["loky", "dask"],
+                   help="loky: local process pool (default); dask: a dask.distributed cluster")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --backend dask: scheduler address (tcp://host:8786) or scheduler "
+                        "file of a running cluster")
+    r.add_argument("--local-cluster", type=_int_range(1, 1024), metavar="N",
+                   help="with --backend dask: start N local single-threaded workers (default: "
+                        "--jobs)")
     r.add_argument("--max-instances", type=_nonneg_int, default=None,
                    help="stop after solving this many new instances (re-run to continue)")
-    r.add_argument("--batch-size", type=_positive_int, default=None,
-                   help="instances per task (default: automatic)")
+    r.add_argument("--batch-size", type=_int_range(1, 100_000), default=None,
+                   help="instances per task (default: automatic, about 1 s of work)")
     r.add_argument("--flush-seconds", type=_positive_float, default=5.0, metavar="SEC",
                    help="write completed rows to a new part file at least this often (default 5)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
     s = sub.add_parser("solve", help="compute k*(A) of one matrix")
-    s.add_argument("--n", type=_positive_int, help="columns (input dimension)")
-    s.add_argument("--m", type=_positive_int, help="rows (number of ReLUs)")
+    s.add_argument("--n", type=_int_range(1, 1000), help="columns (input dimension)")
+    s.add_argument("--m", type=_int_range(1, 100_000), help="rows (number of ReLUs)")
     s.add_argument("--seed", type=_nonneg_int,
                    help="A = numpy.random.default_rng(SEED).standard_normal((M, N))")
     s.add_argument("--matrix", help="m x n float array saved with numpy.save (.npy)")
     s.add_argument("--method", default="exact", help="solver (default: exact)")
     s.add_argument("--decision", action="store_true", help="only decide k* >= n (injectivity)")
-    s.add_argument("--time-limit", type=_positive_float, default=None, metavar="SEC",
+    s.add_argument("--time-limit", type=_time_limit, default=None, metavar="SEC",
                    help="seconds; beyond it the answer has bounds only")
     s.add_argument("--certificate", metavar="FILE", help="write a proof of injectivity to FILE")
     s.add_argument("--json", action="store_true", help="print one JSON object")
@@ -469,6 +549,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="results/theory", help="directory for --table")
     t.set_defaults(func=cmd_theory)
 
+    v = sub.add_parser("verify", help="check every file of a results directory (and move "
+                       "unreadable ones aside with --quarantine)")
+    v.add_argument("dir", help="results directory")
+    v.add_argument("--quarantine", action="store_true",
+                   help="move unreadable part files / manifest / config into DIR/quarantine/")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.set_defaults(func=cmd_verify)
+
     c = sub.add_parser("check", help="check an injectivity proof file against its matrix")
     c.add_argument("matrix", help="A as .npy")
     c.add_argument("proof", help="proof file written by solve --certificate")
@@ -480,6 +568,13 @@ def build_parser() -> argparse.ArgumentParser:
     bo.add_argument("--quick", action="store_true", help="small sizes only")
     bo.add_argument("--out", default=None, help="directory for the benchmark tables")
     bo.set_defaults(func=cmd_bench)
+    bs = bsub.add_parser("scaling", help="instances/s with 1 vs 2 workers, loky and Dask")
+    bs.add_argument("--quick", action="store_true", help="a few seconds per configuration")
+    bs.add_argument("--out", default="results/scaling", help="directory for the tables "
+                    "(default results/scaling)")
+    bs.add_argument("--dask-apis", action="store_true",
+                    help="instead: compare Client.submit/as_completed with joblib's Dask backend")
+    bs.set_defaults(func=cmd_bench_scaling)
     return p
 
 
@@ -499,7 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             if args.command == "bench":
-                raise CLIError("bench: name a benchmark: oracle (see reluinj bench --help)")
+                raise CLIError("bench: name a benchmark: oracle or scaling (see reluinj bench "
+                               "--help)")
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         return int(args.func(args))

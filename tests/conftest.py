@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from math import comb
 
 import numpy as np
+
 from reluinj.empirical.sampling import instance_seed_sequence, sample_instance
 
 

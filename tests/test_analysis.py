@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from reluinj.experiments.analysis import summarize, summary_records, wilson_interval
 from scipy.stats import binom
+
+from reluinj.experiments.analysis import summarize, summary_records, wilson_interval
 
 # Newcombe, "Two-sided confidence intervals for the single proportion: comparison of seven
 # methods", Statistics in Medicine 17:857-872 (1998), Table II, method 3 (Wilson score, no CC).

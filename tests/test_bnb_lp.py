@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from conftest import degenerate_instances, random_instances
+
 from reluinj.empirical.bnb_lp import solve_bnb_lp
 from reluinj.empirical.certificate import check_witness
 from reluinj.empirical.enumeration import enumerate_kstar

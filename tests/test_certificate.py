@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 from conftest import random_instances
+
 from reluinj.empirical.bnb_lp import solve_bnb_lp
 from reluinj.empirical.certificate import check_witness
 from reluinj.empirical.enumeration import solve_enumeration

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from reluinj.empirical.certificate import check_witness
 from reluinj.experiments.cli import main
 

@@ -6,6 +6,7 @@ import warnings
 from importlib import resources
 
 import pytest
+
 from reluinj.experiments.config import (
     ConfigError,
     ConfigWarning,

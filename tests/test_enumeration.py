@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import degenerate_instances, gaussian_base, kstar_closed_form, random_instances
+
 from reluinj.empirical.certificate import check_witness
 from reluinj.empirical.enumeration import (
     enumerate_kstar,

@@ -7,10 +7,11 @@ from math import comb
 import numpy as np
 import pytest
 from conftest import random_instances
+from scipy.stats import binomtest
+
 from reluinj.empirical.bnb_lp import solve_bnb_lp
 from reluinj.empirical.enumeration import kstar_enumeration
 from reluinj.empirical.sampling import sample_instance
-from scipy.stats import binomtest
 
 
 def _wendel(n: int, m: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from reluinj.empirical.lp import (
     FEAS_TOL,
     PatternLP,

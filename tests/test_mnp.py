@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import linprog
+
 from reluinj.empirical.mnp import (
     DEGENERATE,
     FEASIBLE,
@@ -13,7 +15,6 @@ from reluinj.empirical.mnp import (
     mnp,
     normalise_rows,
 )
-from scipy.optimize import linprog
 
 
 def _lp_margin(P: np.ndarray) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import degenerate_instances, random_instances
+
 from reluinj.empirical.certificate import check_witness
 from reluinj.empirical.enumeration import kstar_enumeration, solve_enumeration
 from reluinj.empirical.errors import DegenerateInputError, ReluInjError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from reluinj.experiments.analysis import summarize
 from reluinj.experiments.plots import FIGURES, level1_curve, plot_summary, theory_lines
 

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
 from reluinj.empirical.certificate import check_witness
 from reluinj.empirical.sampling import sample_instance
 from reluinj.empirical.solve import solve

@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+
 from reluinj.experiments.store import (
     KEY,
     ROW_SCHEMA,
@@ -74,7 +75,7 @@ def test_empty_store(tmp_path):
 def test_lock_refuses_live_owner_and_takes_over_stale(tmp_path):
     st = ResultStore(tmp_path)
     st.acquire_lock()
-    assert (tmp_path / "run.lock").read_text().strip() == str(os.getpid())
+    assert (tmp_path / "run.lock").read_text().split()[0] == str(os.getpid())
     st.release_lock()
     assert not (tmp_path / "run.lock").exists()
 
@@ -89,7 +90,7 @@ def test_lock_refuses_live_owner_and_takes_over_stale(tmp_path):
     # the owner is dead now: its lock is stale and is taken over
     st2 = ResultStore(tmp_path)
     st2.acquire_lock()
-    assert (tmp_path / "run.lock").read_text().strip() == str(os.getpid())
+    assert (tmp_path / "run.lock").read_text().split()[0] == str(os.getpid())
     st2.release_lock()
 
 

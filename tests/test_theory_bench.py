@@ -8,10 +8,11 @@ import time
 import numpy as np
 import pytest
 from numpy.polynomial.hermite_e import hermegauss
+from scipy import integrate
+
 from reluinj.theory.functional import Quadrature, functional_terms
 from reluinj.theory.reference import functional_terms_tensor
 from reluinj.theory.special import Z, gauss_pdf
-from scipy import integrate
 
 pytestmark = pytest.mark.bench
 

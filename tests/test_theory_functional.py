@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
+
 from reluinj.theory import (
     REFERENCE_THRESHOLDS,
     TheoryInputError,
@@ -29,7 +31,6 @@ from reluinj.theory.special import (
     neg_log_Z_over_c,
     truncated_moments,
 )
-from scipy import integrate
 
 RNG_SEED = 918273
 

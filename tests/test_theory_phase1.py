@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate, optimize
+
 from reluinj.theory import (
     REFERENCE_THRESHOLDS,
     TheoryInputError,
@@ -20,7 +22,6 @@ from reluinj.theory import (
 )
 from reluinj.theory import wendel as wendel_mod
 from reluinj.theory.special import M_chi, Z, expected_M, gauss_pdf
-from scipy import integrate, optimize
 
 
 def _gauss_avg(f, mean, sd, lo=-12.0, hi=12.0, points=None):

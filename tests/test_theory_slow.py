@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from reluinj.theory import REFERENCE_THRESHOLDS, energy, threshold
 from reluinj.theory.params import SPECS
 from reluinj.theory.reference import functional_terms_tensor
