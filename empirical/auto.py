@@ -6,8 +6,10 @@ time limit 10 s: every instance with ``n <= 12`` finished in under 10 s, ``n = 1
 when the oracle stops early its witness is far from optimal — e.g. 27 against the exact 19 — and
 its running lower bound is the root packing value):
 
-* ``n <= ORACLE_MAX_N`` (20): run the oracle first, with
-  - no time limit: only if ``n <= EXACT_N_UNLIMITED`` (16) — otherwise go straight to bounds;
+* ``n <= ORACLE_MAX_N`` (20): a greedy elastic removal first (an incumbent witness within
+  ``LB_SHARE`` of the time; in decision mode it already answers most non-injective instances),
+  then the oracle, with
+  - no time limit: only if ``n <= EXACT_N_UNLIMITED`` (14) — otherwise go straight to bounds;
   - a time limit ``T``: the whole ``T`` if ``n <= ORACLE_FULL_N`` (10), else the share
     ``ORACLE_SHARE`` (60 %) of ``T``.
   If the oracle proves the answer (status ``optimal``/``decided``) that is the result.  If it
@@ -35,13 +37,13 @@ import numpy as np
 from .bounding import Deadline, certify, check_options, make_result, reduce_input
 from .certificate import check_witness
 from .errors import DegenerateInputError
-from .local_search import local_search
+from .local_search import greedy_removal, local_search
 from .lower_bounds import packing_lower_bound
 from .relax import HingeLP
 from .result import SolveResult
 
 ORACLE_MAX_N = 20
-EXACT_N_UNLIMITED = 16
+EXACT_N_UNLIMITED = 14
 ORACLE_FULL_N = 10
 ORACLE_SHARE = 0.6
 LB_SHARE = 0.1
@@ -68,7 +70,6 @@ def solve_auto(
     o = check_options("auto", options, _AUTO_OPTS)
     red, early = reduce_input(A, "auto", decision=decision, t0=t0)
     if early is not None:
-        early.info["bound_methods"] = {"lower": "trivial", "upper": "trivial"}
         return early
     dl = Deadline(time_limit, t0)
     n = red.n
@@ -83,6 +84,25 @@ def solve_auto(
     if budget is not False:
         from .oracle import solve_oracle
 
+        # a quick incumbent first (milliseconds at these sizes): it answers decision mode for
+        # most non-injective instances and keeps a good upper bound if the oracle overruns
+        ts = time.perf_counter()
+        lp0 = HingeLP(red.B)
+        u0, _, _ = greedy_removal(red.B, lp0, deadline=Deadline(dl.sub(LB_SHARE)),
+                                  target=n if decision else None)
+        lps += lp0.solves
+        got = certify(red.A, u0)
+        if got is not None:
+            best_u, upper = got
+            up_by = "local"
+        plan.append({"step": "greedy", "count": upper, "time_s": time.perf_counter() - ts})
+        if decision and upper < n:
+            info = {"auto_plan": plan, "bound_methods": {"lower": "trivial", "upper": "local"}}
+            return make_result(red, "auto", lower=0, upper=upper, witness=best_u,
+                               decision=decision, stopped="node_limit", t0=t0, lps=lps, info=info)
+        if budget is not None:
+            budget = max(0.0, min(budget, dl.remaining()))
+
         ts = time.perf_counter()
         try:
             r = solve_oracle(A, decision=decision, time_limit=budget)
@@ -90,27 +110,27 @@ def solve_auto(
             plan.append({"step": "oracle", "error": str(exc), "time_s": time.perf_counter() - ts})
         else:
             plan.append({"step": "oracle", "status": r.status, "time_s": r.time_s})
-            nodes, lps = r.nodes, r.lps
+            nodes, lps = r.nodes, lps + r.lps
             if r.witness is not None:
                 chk = check_witness(red.A, r.witness)
-                if chk.strict and chk.positives <= r.upper_bound:
+                if chk.strict and chk.positives <= min(r.upper_bound, upper):
                     best_u, upper, up_by = r.witness, chk.positives, "oracle"
             if r.lower_bound > lower:
                 lower, lo_by = r.lower_bound, "oracle"
-            if r.status in ("optimal", "decided") and (
-                up_by == "oracle" or (decision and lower >= n)
-            ):
+            if r.status in ("optimal", "decided"):
+                # optimal: the oracle's k* (its witness attains it, or the greedy's does);
+                # decided: a witness < n (oracle or greedy) or k* >= n proven
+                if r.status == "optimal":
+                    lower, lo_by = r.kstar, "oracle"
                 info = {"oracle_info": r.info, "auto_plan": plan,
-                        "bound_methods": {"lower": "oracle", "upper": "oracle"}}
-                if decision and lower >= n and up_by != "oracle":
-                    info["bound_methods"]["upper"] = "none"
+                        "bound_methods": {"lower": lo_by, "upper": up_by}}
                 if best_u is None:  # decided injective without a witness: any strict point
                     from .bounding import fallback_witness
 
                     best_u, upper = fallback_witness(red.A)
                     info["bound_methods"]["upper"] = "random"
                 return make_result(red, "auto", lower=lower, upper=upper, witness=best_u,
-                                   decision=decision, stopped=r.status, t0=t0, nodes=nodes,
+                                   decision=decision, stopped="node_limit", t0=t0, nodes=nodes,
                                    lps=lps, info=info)
             if r.status == "time_limit":
                 stopped = "time_limit"

@@ -98,7 +98,9 @@ def reduce_input(
     if trivial:
         pre = preprocess(A, screen=False)
         if pre.trivial is not None:
-            return None, trivial_result(pre, method, decision=decision, t0=t0)
+            res = trivial_result(pre, method, decision=decision, t0=t0)
+            res.info["bound_methods"] = {"lower": "trivial", "upper": "trivial"}
+            return None, res
         B = pre.An
     return Reduced(Ak, np.ascontiguousarray(B), kept, n, m, {"zero_rows": int(m - kept.size)}), None
 

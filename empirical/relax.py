@@ -59,6 +59,11 @@ from .bounding import (
 )
 from .result import SolveResult
 
+#: cold solves of models with m·n at least this use HiGHS's interior point method with crossover
+#: (then the re-solves hot-start the simplex from its basis).  Measured at n = 500, m = 2750:
+#: 3.3 s against 9.8 s for the dual simplex; at n = 200 both take ~0.3 s.
+IPM_FIRST_SOLVE = 500_000
+
 #: an LP answer is "zero hinge" (the kept rows are feasible with margin 1) below this value
 ZERO_HINGE = 1e-7
 
@@ -147,10 +152,16 @@ class HingeLP:
         else:
             tl = self._h.getRunTime() + max(float(time_limit), 1e-3)
         self._h.setOptionValue("time_limit", tl)
+        cold_ipm = self.solves == 0 and self.m * self.n >= IPM_FIRST_SOLVE
+        if cold_ipm:  # interior point + crossover for the cold start, simplex afterwards
+            self._h.setOptionValue("solver", "ipm")
+            self._h.setOptionValue("run_crossover", "on")
         t = time.perf_counter()
         self._h.run()
         self.seconds += time.perf_counter() - t
         self.solves += 1
+        if cold_ipm:
+            self._h.setOptionValue("solver", "simplex")
         st = self._h.getModelStatus()
         zeros = np.zeros(self.n)
         if st == hs.HighsModelStatus.kUnbounded or st == hs.HighsModelStatus.kUnboundedOrInfeasible:

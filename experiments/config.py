@@ -352,7 +352,8 @@ def validate_config(raw: Mapping[str, Any], *, source: str = "config") -> Experi
         if p.m > MAX_M or p.m * p.n > MAX_ENTRIES:
             hi = min(MAX_M, MAX_ENTRIES // p.n) / p.n
             raise ConfigError(
-                f"config key {key}: alpha={p.alpha:.6g} at n={p.n} gives m=round(alpha*n)={p.m}; "
+                f"config key {key}: alpha={p.alpha:.6g} at n={p.n} gives m=round(alpha*n)="
+                f"{p.m if p.m < 10**12 else format(p.m, '.6g')}; "
                 f"allowed: m <= {MAX_M} and m*n <= {MAX_ENTRIES:.0e}, i.e. alpha <= {hi:.6g} at n={p.n}"
             )
     total = sum(p.instances for p in points)

@@ -14,19 +14,22 @@ with the connection, :class:`~reluinj.experiments.runner.WorkerLost` makes the r
 every instance it has not received.
 
 Why ``Client.submit`` + ``as_completed`` and not joblib's Dask backend.  Measured with
-``reluinj bench scaling --dask-apis`` on the 2-core development machine (shared, load ≈ 2), a
-LocalCluster of 2 workers, the exact oracle at n = 6, α = 6 (≈ 2 ms per instance), medians of
-3 alternating repetitions:
+``reluinj bench scaling --dask-apis`` (2-core development machine shared with other jobs, load
+average 3.7; LocalCluster of 2 single-threaded workers; medians of 3 alternating repetitions;
+the same tasks for both):
 
-    batch size 1  (2000 tasks):   Client.submit/as_completed  {FIG_AC1} inst/s,  joblib-dask  {FIG_JL1} inst/s
-    batch size 16 (125 tasks):    Client.submit/as_completed  {FIG_AC16} inst/s,  joblib-dask  {FIG_JL16} inst/s
+    workload                            as_completed      joblib-dask
+    400 tasks sleeping 2 ms             4.8 ms/task       8.4 ms/task    overhead per task
+    400 tasks sleeping 30 ms            1.5 ms/task       0.9 ms/task    (noise ~ 0.5 ms)
+    oracle n=6 (~2 ms/inst), batch 1    278 inst/s        173 inst/s
+    oracle n=6, batch 16                391 inst/s        403 inst/s
 
-joblib's Dask backend adds a per-task round trip of its own (its batching callbacks run through
-the client), so with small tasks it is {FIG_RATIO}× slower; with large batches the two are equal
-within noise.  As measured here it is never faster, and direct futures also let this module
-bound the tasks in flight (window below), cancel them on Ctrl-C, and tell lost futures from
-solver errors.  The runner's batches take about a second (``BatchPlanner``), where both APIs
-spend < 1 % in overhead.
+joblib's Dask backend adds bookkeeping per task (its callbacks and batch tracking), which shows
+with small tasks (1.6x the throughput with ours at batch 1) and disappears with batches of
+tens of ms.  The runner's batches take about a second (``BatchPlanner``), where both APIs
+spend < 1 % in overhead; direct futures win on small tasks, tie otherwise, and let this module
+bound the tasks in flight (window below), cancel them on Ctrl-C, and tell lost futures
+(resubmitted) from solver errors (reported).
 
 Numba warm-up: not done per worker.  The oracle's kernels are compiled with ``cache=True``, so
 a machine compiles them once (the first batch pays it); a warm-up plugin would only move that
@@ -191,7 +194,9 @@ class DaskBackend:
         tag = uuid.uuid4().hex[:8]
         source = iter(batches)
         in_flight: dict[str, Any] = {}
-        ac = as_completed()
+        # with_results: the results are fetched by the client's event loop as futures finish,
+        # not by one blocking round trip per future here
+        ac = as_completed(loop=client.loop, with_results=True, raise_errors=False)
         seq = 0
         received = False
 
@@ -211,20 +216,21 @@ class DaskBackend:
 
         fill()
         try:
-            for fut in ac:
+            for fut, result in ac:
                 in_flight.pop(fut.key, None)
-                try:
-                    rows = fut.result()
-                except KilledWorker as exc:
-                    raise WorkerLost(f"Dask workers died while running one batch several times "
-                                     f"({exc})") from None
-                except CancelledError:
+                status = fut.status
+                fut.release()
+                if status == "error":
+                    _, exc, tb = result
+                    if isinstance(exc, KilledWorker):
+                        raise WorkerLost(f"Dask workers died while running one batch several "
+                                         f"times ({exc})") from None
+                    raise exc.with_traceback(tb)  # e.g. InstanceFailure: the runner reports it
+                if status != "finished" or isinstance(result, CancelledError):
                     raise WorkerLost("a Dask batch was lost (cancelled by the scheduler, or the "
-                                     "connection to it broke)") from None
-                finally:
-                    fut.release()
+                                     "connection to it broke)")
                 received = True
-                yield rows
+                yield result
                 fill()
         finally:
             if in_flight:

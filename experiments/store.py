@@ -333,7 +333,7 @@ class ResultStore:
         Two runs of one config give byte-identical canonical tables whatever the backend, the
         number of workers or the interruptions (instances that hit their time limit aside).
         """
-        return _canonical(self.read_table(), drop)
+        return canonical_rows(self.read_table(), drop)
 
     def digest(self, drop: Iterable[str] = VOLATILE_COLUMNS) -> str:
         """SHA-256 of the Arrow IPC bytes of :meth:`canonical_table` (compare runs by it)."""
@@ -489,7 +489,7 @@ def verify(root: str | Path, *, quarantine: bool = False) -> VerifyReport:
                         f"{store.config_path} says {want}")
                     break
         if rep.ok or quarantine:
-            rep.digest = table_digest(_canonical(t))
+            rep.digest = table_digest(canonical_rows(t))
         if quarantine and bad_files:
             qdir = store.root / QUARANTINE
             qdir.mkdir(exist_ok=True)
@@ -507,7 +507,8 @@ def verify(root: str | Path, *, quarantine: bool = False) -> VerifyReport:
     return rep
 
 
-def _canonical(t: pa.Table, drop: Iterable[str] = VOLATILE_COLUMNS) -> pa.Table:
+def canonical_rows(t: pa.Table, drop: Iterable[str] = VOLATILE_COLUMNS) -> pa.Table:
+    """First row of each key, sorted by key, without the ``drop`` columns, one chunk."""
     keys = list(zip(*(t.column(k).to_pylist() for k in KEY), strict=True))
     first: dict[tuple[int, int, int], int] = {}
     for i, k in enumerate(keys):
