@@ -531,7 +531,9 @@ def run_experiment(
     store.acquire_lock()
     try:
         store.init()
+        # every check reads before anything is written: a refused run changes nothing
         note = _check_config_matches(store, config)
+        manifest = store.read_manifest()
         all_tasks: list[Task] = [
             (p.n, p.m, i, p.alpha, p.time_limit) for p in config.points()
             for i in range(p.instances)
@@ -547,7 +549,6 @@ def run_experiment(
         new_config_text = config.to_toml()
         if not store.config_path.is_file() or store.config_path.read_text() != new_config_text:
             atomic_write_bytes(store.config_path, new_config_text.encode())
-        manifest = store.read_manifest()
         if _mark_dead_runs(store, manifest):
             store.write_manifest(manifest)
         if not todo:

@@ -177,7 +177,6 @@ class ResultStore:
         self.parts = self.root / PARTS
         self._seq = 0
         self._lock_fd: int | None = None
-        self._had_flock = False
 
     # ---- files -----------------------------------------------------------------------------
     @property
@@ -224,7 +223,6 @@ class ResultStore:
             try:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    have_flock = True
                 except BlockingIOError:
                     _, who = _lock_owner_alive(os.pread(fd, 200, 0).decode(errors="replace"))
                     raise StoreError(
@@ -235,7 +233,7 @@ class ResultStore:
                     if exc.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP,
                                          errno.EINVAL):
                         raise
-                    have_flock = False  # e.g. a network file system without locking
+                    # no flock here (some network file systems): the owner in the file decides
                 try:
                     same = os.path.samestat(os.fstat(fd), os.stat(path))
                 except FileNotFoundError:
@@ -256,7 +254,6 @@ class ResultStore:
                               f"{_proc_start(os.getpid()) or '-'}\n".encode(), 0)
                 os.fsync(fd)
                 self._lock_fd = fd
-                self._had_flock = have_flock
                 fd = -1
                 return
             finally:

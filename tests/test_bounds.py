@@ -229,7 +229,7 @@ def test_local_time_limit_and_status():
 
 def test_auto_small_n_is_exact_and_names_bound_methods():
     for seed in range(5):
-        A = sample_A(6, 30, seed)
+        A = sample_A(5, 25, seed)
         r = solve(A, "auto")
         k = enumerate_kstar(A).kstar
         assert r.kstar == k and r.status == "optimal"
@@ -284,7 +284,7 @@ def test_bad_options_are_clear_errors():
 
 @pytest.mark.parametrize("start", ["mean", "lsq", "least-positive", "random"])
 def test_local_starts(start):
-    A = sample_A(6, 40, 2)
+    A = sample_A(5, 30, 2)
     r = solve(A, "local", start=start, **FAST_LOCAL)
     _assert_witness(A, r)
     assert r.upper_bound >= enumerate_kstar(A).kstar

@@ -128,6 +128,11 @@ def test_unreadable_manifest_and_config(half_run, small_ref, capsys):
     rc, _, err = call(capsys, "run", cfg_file, "--out", out, "--no-progress")
     assert rc == 2 and "manifest.json" in one_line_error(err)
     assert snapshot(out) == before
+    bigger = cfg_file.with_name("bigger.toml")  # a valid extension: config.toml stays as it was
+    bigger.write_text(SMALL.replace("instances = 6", "instances = 8"))
+    rc, _, err = call(capsys, "run", bigger, "--out", out, "--no-progress")
+    assert rc == 2 and "manifest.json" in one_line_error(err)
+    assert snapshot(out) == before
     (out / "config.toml").write_bytes(b"\xff\xfe binary")
     rc, _, err = call(capsys, "run", cfg_file, "--out", out, "--no-progress")
     assert rc == 2 and "config.toml" in one_line_error(err)
@@ -379,18 +384,23 @@ def test_workers_lost_without_progress_stop_the_run_keeping_rows(tmp_path):
 def test_killed_loky_worker_is_replaced_and_the_run_completes(tmp_path):
     # a loky worker process killed mid-run (OOM killer, admin): the pool breaks, the runner
     # resubmits what it has not received, and the table is complete and correct
-    import psutil
+    psutil = pytest.importorskip("psutil")
 
     cfg = loads_config(SLOW.replace("instances = 30", "instances = 20"))
     out = tmp_path / "out"
     killed: list[int] = []
 
+    def cmdline(pid: int) -> str:
+        try:
+            return " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            return ""
+
     def killer():
         t0 = time.monotonic()
         while time.monotonic() - t0 < 60 and not killed:
             kids = [p for p in descendants(os.getpid())
-                    if "loky" in " ".join(psutil.Process(p).cmdline())
-                    and "resource_tracker" not in " ".join(psutil.Process(p).cmdline())]
+                    if "loky" in cmdline(p) and "resource_tracker" not in cmdline(p)]
             if kids and (out / "parts").is_dir() and ResultStore(out).part_files():
                 os.kill(kids[0], signal.SIGKILL)
                 killed.append(kids[0])
