@@ -32,8 +32,18 @@ def sample_instance(seed: int, n: int, m: int, index: int) -> np.ndarray:
     return sample_A(n, m, instance_seed_sequence(seed, n, m, index))
 
 
+#: Range of the non-zero entries accepted: squares and products of entries must stay normal
+#: floats in the solvers (at |a| ≈ 1e200 they overflow and answers were wrong; at 1e-200 underflow).
+MIN_ABS_ENTRY = 1e-150
+MAX_ABS_ENTRY = 1e150
+
+
 def validate_matrix(A: object) -> np.ndarray:
-    """Return ``A`` as a C-contiguous float64 (m, n) array or raise :class:`InvalidMatrixError`."""
+    """Return ``A`` as a C-contiguous float64 (m, n) array or raise :class:`InvalidMatrixError`.
+
+    Requires a 2-D array of finite numbers whose non-zero entries lie in
+    [:data:`MIN_ABS_ENTRY`, :data:`MAX_ABS_ENTRY`].
+    """
     try:
         arr = np.asarray(A, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -46,4 +56,11 @@ def validate_matrix(A: object) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise InvalidMatrixError(f"matrix has {bad} non-finite entries (NaN or inf); all must be finite")
+    nz = np.abs(arr[arr != 0.0])
+    if nz.size and (nz.min() < MIN_ABS_ENTRY or nz.max() > MAX_ABS_ENTRY):
+        raise InvalidMatrixError(
+            f"matrix entries out of range: non-zero |a_ij| must lie in [{MIN_ABS_ENTRY:g}, "
+            f"{MAX_ABS_ENTRY:g}] (found {nz.min():.3g} .. {nz.max():.3g}); rescale the rows "
+            "(k* is invariant under positive row scaling)"
+        )
     return np.ascontiguousarray(arr)

@@ -524,7 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=_int_range(1, 100_000), default=None,
                    help="instances per task (default: automatic, about 1 s of work)")
     r.add_argument("--flush-seconds", type=_positive_float, default=5.0, metavar="SEC",
-                   help="write completed rows to a new part file at least this often (default 5)")
+                   help="completed rows wait at most SEC before they are written (default 5; in "
+                        "long runs 1%% of the elapsed time, at most 60 s)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
