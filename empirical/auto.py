@@ -22,6 +22,12 @@ its running lower bound is the root packing value):
   mode the packing bound runs only when it could decide (``m/(n+1) >= n``), and ``local`` stops
   at the first witness with fewer than ``n`` positives.
 
+Measured (one core, shared machine, ``A = default_rng(S).standard_normal((m, n))``):
+n = 200, m = 1100 (α = 5.5), 60 s, seeds 0-19: all 20 certify non-injectivity, upper bounds
+125-159 (median 146 = 0.73 n; theory k* ≈ 0.67 n), lower bounds 3-4 (root packing).  Decision
+mode, 60 s, 10 seeds per α: success 9/10 at α = 6.25, 7/10 at 6.5, 0/10 at 6.75 (n = 200);
+n = 50 (10 s): 10/10 at 5.5, 5/10 at 6.5, 0/10 at 7.
+
 ``result.info["bound_methods"] = {"lower": ..., "upper": ...}`` names the method that produced each
 bound (``"oracle"``, ``"local"``, ``"root-lb"`` or ``"trivial"``); ``info["auto_plan"]`` lists the
 steps run with their times.
