@@ -61,7 +61,12 @@ def _g(BB, s, i, j):
 
 @njit(cache=True)
 def _chol_build(L, cor, ncor, s, BB):
-    """Cholesky factor of M = 11^T + G over the corral; False if not positive definite."""
+    """Cholesky factor of M = 11^T + G over the corral; False if not positive definite.
+
+    The last column of ``L`` (index ``L.shape[1]-1``, never part of the factor since a corral has
+    at most n+1 points) caches ``y = L^{-1} 1``, kept up to date by append and delete.
+    """
+    Y = L.shape[1] - 1
     for a in range(ncor):
         ia = cor[a]
         for b in range(a + 1):
@@ -75,6 +80,10 @@ def _chol_build(L, cor, ncor, s, BB):
                 L[a, a] = np.sqrt(acc)
             else:
                 L[a, b] = acc / L[b, b]
+        acc = 1.0
+        for k in range(a):
+            acc -= L[a, k] * L[k, Y]
+        L[a, Y] = acc / L[a, a]
     return True
 
 
@@ -92,19 +101,20 @@ def _chol_append(L, cor, ncor, j, s, BB):
     if acc <= 1e-24:
         return False
     L[ncor, ncor] = np.sqrt(acc)
+    Y = L.shape[1] - 1
+    acc = 1.0
+    for k in range(ncor):
+        acc -= L[ncor, k] * L[k, Y]
+    L[ncor, Y] = acc / L[ncor, ncor]
     return True
 
 
 @njit(cache=True)
 def _affine_min(L, ncor, alpha, tmp):
-    """alpha = M^{-1} 1 / (1^T M^{-1} 1) from the Cholesky factor L."""
-    for a in range(ncor):
-        acc = 1.0
-        for k in range(a):
-            acc -= L[a, k] * tmp[k]
-        tmp[a] = acc / L[a, a]
+    """alpha = M^{-1} 1 / (1^T M^{-1} 1) from the Cholesky factor L (forward solve cached)."""
+    Y = L.shape[1] - 1
     for a in range(ncor - 1, -1, -1):
-        acc = tmp[a]
+        acc = L[a, Y]
         for k in range(a + 1, ncor):
             acc -= L[k, a] * alpha[k]
         alpha[a] = acc / L[a, a]
@@ -185,7 +195,12 @@ def _minor(B, s, BB, cor, ncor, w, L, alpha, tmp):
 
 @njit(cache=True)
 def _chol_delete(L, k, p):
-    """Remove row/column p from the Cholesky factor L[:k, :k] of a k x k matrix (in place)."""
+    """Remove row/column p from the Cholesky factor L[:k, :k] of a k x k matrix (in place).
+
+    Deleting row p leaves a lower-Hessenberg block that Givens rotations on column pairs restore;
+    the cached ``y = L^{-1} 1`` (last column) transforms like a row, ``y <- G^T y``.
+    """
+    Y = L.shape[1] - 1
     for r in range(p, k - 1):
         for c in range(r + 2):
             L[r, c] = L[r + 1, c]
@@ -203,6 +218,10 @@ def _chol_delete(L, k, p):
             L[r, j] = c * lj + sn * lj1
             L[r, j + 1] = -sn * lj + c * lj1
         L[j, j + 1] = 0.0
+        yj = L[j, Y]
+        yj1 = L[j + 1, Y]
+        L[j, Y] = c * yj + sn * yj1
+        L[j + 1, Y] = -sn * yj + c * yj1
 
 
 @njit(cache=True)

@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "repack_gap": 1000,
     "release": 0.2,
     "full_repack_gap": 0,
+    "dive_cap": 1000,
     "pool": "path",
     "pool_window": 256,
     "lp": False,
@@ -419,6 +420,7 @@ def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.nd
     opt[oc.O_LP_WIN] = int(opts["lp_window"])
     opt[oc.O_LP_PIV] = int(opts["lp_pivots"])
     opt[oc.O_FULL_GAP] = int(opts["full_repack_gap"])
+    opt[oc.O_DIVE_CAP] = int(opts["dive_cap"])
     return opt
 
 

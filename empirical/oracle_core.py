@@ -133,7 +133,8 @@ O_LP_CMAX = 20
 O_LP_WIN = 21
 O_LP_PIV = 22
 O_FULL_GAP = 23  # partial repack: rebuild fully when t - LB <= this
-NOPT = 24
+O_DIVE_CAP = 24  # a dive adds at most this many free rows
+NOPT = 32
 
 # fopt indices
 F_RHO_NODE = 0
@@ -400,6 +401,7 @@ def _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n):
         ww[a] = wc[d, a]
         for b in range(a + 1):
             Lw[a, b] = LD[d, a, b]
+        Lw[a, n + 1] = LD[d, a, n + 1]
     return nc
 
 
@@ -732,6 +734,8 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
             if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                 code = P_FOUND
             break
+        if nS >= opt[O_DIVE_CAP]:
+            break  # this dive would end in a subsystem with many free rows: stop packing here
         inact[jb] = 2
         amask[jb] = s[jb]
         apen[jb] = 0.0
@@ -1025,6 +1029,7 @@ def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, sl
         wc[c, a] = wc[d, a]
         for b in range(a + 1):
             LD[c, a, b] = LD[d, a, b]
+        LD[c, a, n + 1] = LD[d, a, n + 1]
     DS[c, D_NCOR] = nc
     DS[c, D_LB] = DS[c, D_NP] + DS[c, D_NPK]
     return True
@@ -1118,6 +1123,7 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                             wc[d, a] = ww[a]
                             for b in range(a + 1):
                                 LD[d, a, b] = Lw[a, b]
+                            LD[d, a, n + 1] = Lw[a, n + 1]
                         DS[d, D_NCOR] = nc
                         _unit_neg(x, u)
                         for k in range(n):

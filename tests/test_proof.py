@@ -157,3 +157,21 @@ def test_corrupted_file_reports_instead_of_crashing(tmp_path: Path, injective_ca
     assert not rep.valid and "malformed" in rep.message
     (tmp_path / "q.json").write_text("not json")
     assert not check_proof_file(tmp_path / "A.npy", tmp_path / "q.json").valid
+
+
+def test_cli_solve_certificate_then_check(tmp_path: Path) -> None:
+    """``reluinj solve --certificate`` then ``reluinj check``: valid, and a corrupted file fails."""
+    from reluinj.experiments.cli import main
+
+    A = sample_A(7, 49, 2)
+    np.save(tmp_path / "A.npy", A)
+    cert = tmp_path / "proof.json"
+    assert main(["solve", "--matrix", str(tmp_path / "A.npy"), "--method", "oracle",
+                 "--decision", "--certificate", str(cert), "--json"]) == 0
+    assert cert.is_file()
+    assert main(["check", str(tmp_path / "A.npy"), str(cert)]) == 0
+    d = json.loads(cert.read_text())
+    d["subsystems"]["weights"][0][1] *= 3.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))
+    assert main(["check", str(tmp_path / "A.npy"), str(bad)]) != 0
