@@ -190,4 +190,6 @@ def make_plots(root: str | Path, *, levels: Sequence[str] = DEFAULT_LEVELS) -> l
     return plot_summary(summary, root, levels=levels, name=name)
 
 
-__all__ = ["FIGURES", "TheoryLine", "level1_curve", "level_curve", "make_plots", "plot_summary", "theory_lines"]
+__all__ = [
+    "FIGURES", "TheoryLine", "level1_curve", "level_curve", "make_plots", "plot_summary", "theory_lines",
+]
