@@ -200,3 +200,23 @@ def test_registry_and_bad_options() -> None:
     with pytest.raises(ReluInjError, match="branch must be"):
         solve_oracle(A, branch="random")
     assert set(DEFAULTS) >= {"packing", "repack", "pool", "lp", "force"}
+
+
+@pytest.mark.slow
+def test_cold_numba_cache_does_not_count_against_the_time_limit(tmp_path):
+    """With an empty numba cache the first solve compiles the kernels; that must happen outside
+    the clock, so a small instance with a 2 s limit is still solved exactly."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from reluinj.empirical.solve import solve\n"
+        "r = solve(np.random.default_rng(1).standard_normal((20, 4)), 'oracle', time_limit=2.0)\n"
+        "print(r.status)\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=900, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "optimal"
