@@ -31,7 +31,10 @@ Per node:
 exact mode ``t`` = best witness count so far (prune ``LB >= t``; at the end ``k* = t``).
 
 Everything lives in preallocated arrays so the kernel can return (node budget, deadline, full
-buffers) and resume.  The lower-bound proof is recorded in preorder, one record per node
+buffers) and resume.  Developer note: numba's on-disk cache is keyed on each function's own
+source file, so after editing ``mnp.py`` or ``oracle_lp.py`` delete
+``empirical/__pycache__/*.nbi`` / ``*.nbc`` or the kernel keeps calling the old compiled code.
+The lower-bound proof is recorded in preorder, one record per node
 (internal: branching row and first child; leaf: pool subsystems and packing weights).
 """
 

@@ -175,8 +175,8 @@ def _profile(runs: list[Run]) -> str:
     pk = sum(r.info.get("pack_s", 0.0) for r in runs) / tot
     lp = sum(r.info.get("lp_s", 0.0) for r in runs) / tot
     rp = sum(r.info.get("repack_s", 0.0) for r in runs) / tot
-    return (f"node tests {100 * nt:.0f}% | packing {100 * pk:.0f}% (repack {100 * rp:.0f}%) | "
-            f"LP {100 * lp:.0f}% | other {100 * max(0.0, 1 - nt - pk - lp):.0f}%")
+    return (f"node tests {100 * nt:.0f}%; packing {100 * pk:.0f}% (repack {100 * rp:.0f}%); "
+            f"LP {100 * lp:.0f}%; other {100 * max(0.0, 1 - nt - pk - lp):.0f}%")
 
 
 def run(configs: list[Config], *, echo: bool = True) -> list[dict[str, Any]]:
