@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .bounding import Deadline, certify, check_options, fallback_witness, make_result, reduce_input
+from .lp import quiet_highs
 from .result import SolveResult
 
 _EPS = 2.0**-53
@@ -107,16 +108,7 @@ class SubsystemLP:
         self.m, self.n = m, n
         self._hs = highspy
         self._inf = highspy.kHighsInf
-        h = highspy.Highs()
-        for key, val in (
-            ("output_flag", False),
-            ("log_to_console", False),
-            ("threads", 1),
-            ("random_seed", 0),
-            ("solver", "simplex"),
-            ("presolve", "off"),
-        ):
-            h.setOptionValue(key, val)
+        h = quiet_highs(solver="simplex", presolve="off")
         h.addVars(m, np.zeros(m), np.full(m, self._inf))
         M = np.ascontiguousarray(np.vstack([B.T, np.ones((1, m))]))
         starts = np.arange(0, (n + 1) * m, m, dtype=np.int32)
@@ -186,9 +178,7 @@ def fractional_packing(pool: list[tuple[int, ...]], m: int) -> float:
     import highspy
 
     P = len(pool)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h = quiet_highs()
     h.addVars(P, np.zeros(P), np.full(P, highspy.kHighsInf))
     h.changeColsCost(P, np.arange(P, dtype=np.int32), np.ones(P))
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)

@@ -33,11 +33,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    import highspy
+
 FEAS_TOL = 1e-9
 CERT_TOL = 1e-8
+
+
+def quiet_highs(**options: object) -> highspy.Highs:
+    """A new ``highspy.Highs`` set up as every LP of this package runs: no output, one thread and a
+    fixed random seed (the same answers whatever the worker count), then ``options`` on top."""
+    import highspy
+
+    h = highspy.Highs()
+    base = {"output_flag": False, "log_to_console": False, "threads": 1, "random_seed": 0}
+    for key, val in {**base, **options}.items():
+        h.setOptionValue(key, val)
+    return h
 _HIGHS_TOL = 1e-10
 
 
@@ -173,18 +189,12 @@ class PatternLP:
         self.m, self.n = m, n
         inf = highspy.kHighsInf
         self._inf = inf
-        h = highspy.Highs()
-        for key, val in (
-            ("output_flag", False),
-            ("log_to_console", False),
-            ("threads", 1),
-            ("random_seed", 0),
-            ("presolve", "off"),
-            ("solver", "simplex"),
-            ("primal_feasibility_tolerance", _HIGHS_TOL),
-            ("dual_feasibility_tolerance", _HIGHS_TOL),
-        ):
-            h.setOptionValue(key, val)
+        h = quiet_highs(
+            presolve="off",
+            solver="simplex",
+            primal_feasibility_tolerance=_HIGHS_TOL,
+            dual_feasibility_tolerance=_HIGHS_TOL,
+        )
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
         lower = np.concatenate([-np.ones(n), [-inf]])

@@ -57,6 +57,7 @@ from .bounding import (
     make_result,
     reduce_input,
 )
+from .lp import quiet_highs
 from .result import SolveResult
 
 #: cold solves of models with m·n at least this use HiGHS's interior point method with crossover
@@ -111,14 +112,7 @@ class HingeLP:
         self.B, self.m, self.n = B, m, n
         self._hs = highspy
         self._inf = highspy.kHighsInf
-        h = highspy.Highs()
-        for key, val in (
-            ("output_flag", False),
-            ("log_to_console", False),
-            ("threads", 1),
-            ("random_seed", 0),
-        ):
-            h.setOptionValue(key, val)
+        h = quiet_highs()
         h.addVars(m, np.zeros(m), np.ones(m))
         h.changeColsCost(m, np.arange(m, dtype=np.int32), np.ones(m))
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
