@@ -59,35 +59,7 @@ def _g(BB, s, i, j):
     return s[i] * s[j] * BB[i, j]
 
 
-@njit(cache=True)
-def _chol_build(L, cor, ncor, s, BB):
-    """Cholesky factor of M = 11^T + G over the corral; False if not positive definite.
-
-    The last column of ``L`` (index ``L.shape[1]-1``, never part of the factor since a corral has
-    at most n+1 points) caches ``y = L^{-1} 1``, kept up to date by append and delete.
-    """
-    Y = L.shape[1] - 1
-    for a in range(ncor):
-        ia = cor[a]
-        for b in range(a + 1):
-            ib = cor[b]
-            acc = 1.0 + _g(BB, s, ia, ib)
-            for k in range(b):
-                acc -= L[a, k] * L[b, k]
-            if a == b:
-                if acc <= 1e-24:
-                    return False
-                L[a, a] = np.sqrt(acc)
-            else:
-                L[a, b] = acc / L[b, b]
-        acc = 1.0
-        for k in range(a):
-            acc -= L[a, k] * L[k, Y]
-        L[a, Y] = acc / L[a, a]
-    return True
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _chol_append(L, cor, ncor, j, s, BB):
     """Append point j as row ncor of the factor; False if (numerically) affinely dependent."""
     for b in range(ncor):
@@ -106,6 +78,20 @@ def _chol_append(L, cor, ncor, j, s, BB):
     for k in range(ncor):
         acc -= L[ncor, k] * L[k, Y]
     L[ncor, Y] = acc / L[ncor, ncor]
+    return True
+
+
+@njit(cache=True)
+def _chol_build(L, cor, ncor, s, BB):
+    """Cholesky factor of M = 11^T + G over the corral; False if not positive definite.
+
+    The last column of ``L`` (index ``L.shape[1]-1``, never part of the factor since a corral has
+    at most n+1 points) caches ``y = L^{-1} 1``, kept up to date by append and delete.  Row ``a``
+    of the factor is the append of point ``cor[a]`` to the factor of rows ``0..a-1``.
+    """
+    for a in range(ncor):
+        if not _chol_append(L, cor, a, cor[a], s, BB):
+            return False
     return True
 
 
