@@ -195,68 +195,54 @@ def _add_pool(pool_rows, pool_sg, pool_w, st, cor, ncor, w, sgrow):
     return pid
 
 
-@njit(cache=True)
-def _rec_internal(st, tr, r, firstsign):
+@njit(cache=True, inline="always")
+def _rec_open(st, tr, kind, row, first):
+    """Append tree record ``k`` (returned) with no items yet; :func:`_rec_item` adds them."""
     k = st[S_NTREE]
-    tr[k, TR_KIND] = K_INTERNAL
-    tr[k, TR_ROW] = r
-    tr[k, TR_FIRST] = firstsign
+    tr[k, TR_KIND] = kind
+    tr[k, TR_ROW] = row
+    tr[k, TR_FIRST] = first
     tr[k, TR_START] = st[S_NITEMS]
     tr[k, TR_CNT] = 0
     st[S_NTREE] = k + 1
+    return k
+
+
+@njit(cache=True, inline="always")
+def _rec_item(st, tr, k, it_pid, it_y, pid, y):
+    """Append item (subsystem ``pid``, packing weight ``y``) to tree record ``k``."""
+    j = st[S_NITEMS]
+    it_pid[j] = pid
+    it_y[j] = y
+    tr[k, TR_CNT] += 1
+    st[S_NITEMS] = j + 1
+
+
+@njit(cache=True)
+def _rec_internal(st, tr, r, firstsign):
+    _rec_open(st, tr, K_INTERNAL, r, firstsign)
 
 
 @njit(cache=True)
 def _rec_leaf1(st, tr, it_pid, it_y, pid):
-    k = st[S_NTREE]
-    tr[k, TR_KIND] = K_INFEASIBLE
-    tr[k, TR_ROW] = -1
-    tr[k, TR_FIRST] = 0
-    j = st[S_NITEMS]
-    tr[k, TR_START] = j
-    tr[k, TR_CNT] = 1
-    it_pid[j] = pid
-    it_y[j] = 1.0
-    st[S_NITEMS] = j + 1
-    st[S_NTREE] = k + 1
+    k = _rec_open(st, tr, K_INFEASIBLE, -1, 0)
+    _rec_item(st, tr, k, it_pid, it_y, pid, 1.0)
 
 
 @njit(cache=True)
 def _rec_bound(st, tr, it_pid, it_y, slot_pid, slot_nf, ns):
-    k = st[S_NTREE]
-    tr[k, TR_KIND] = K_BOUND
-    tr[k, TR_ROW] = -1
-    tr[k, TR_FIRST] = 0
-    j = st[S_NITEMS]
-    tr[k, TR_START] = j
-    c = 0
+    k = _rec_open(st, tr, K_BOUND, -1, 0)
     for q in range(ns):
         if slot_nf[q] > 0:
-            it_pid[j + c] = slot_pid[q]
-            it_y[j + c] = 1.0
-            c += 1
-    tr[k, TR_CNT] = c
-    st[S_NITEMS] = j + c
-    st[S_NTREE] = k + 1
+            _rec_item(st, tr, k, it_pid, it_y, slot_pid[q], 1.0)
 
 
 @njit(cache=True)
 def _rec_bound_y(st, tr, it_pid, it_y, cand, y, C):
-    k = st[S_NTREE]
-    tr[k, TR_KIND] = K_BOUND
-    tr[k, TR_ROW] = -1
-    tr[k, TR_FIRST] = 0
-    j = st[S_NITEMS]
-    tr[k, TR_START] = j
-    c = 0
+    k = _rec_open(st, tr, K_BOUND, -1, 0)
     for a in range(C):
         if y[a] > 0.0:
-            it_pid[j + c] = cand[a]
-            it_y[j + c] = y[a]
-            c += 1
-    tr[k, TR_CNT] = c
-    st[S_NITEMS] = j + c
-    st[S_NTREE] = k + 1
+            _rec_item(st, tr, k, it_pid, it_y, cand[a], y[a])
 
 
 @njit(cache=True)
