@@ -80,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "release": 0.2,
     "full_repack_gap": 0,
     "dive_cap": 1000,
+    "gap1_neg": True,
     "pool": "path",
     "pool_window": 256,
     "lp": False,
@@ -439,6 +440,7 @@ def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.nd
     opt[oc.O_LP_PIV] = int(opts["lp_pivots"])
     opt[oc.O_FULL_GAP] = int(opts["full_repack_gap"])
     opt[oc.O_DIVE_CAP] = int(opts["dive_cap"])
+    opt[oc.O_GAP1_NEG] = int(bool(opts["gap1_neg"]))
     return opt
 
 
@@ -467,6 +469,8 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         "prune_infeasible": int(cnt[oc.C_PRUNE_INFEAS]),
         "prune_slot": int(cnt[oc.C_PRUNE_SLOT]),
         "forced": int(cnt[oc.C_FORCED]),
+        "gap1_nodes": int(cnt[oc.C_GAP1]),
+        "gap1_rows": int(cnt[oc.C_GAP1_ROWS]),
         "repack": int(cnt[oc.C_REPACK]),
         "repack_win": int(cnt[oc.C_REPACK_WIN]),
         "pool_win": int(cnt[oc.C_POOL_WIN]),

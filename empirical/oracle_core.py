@@ -137,6 +137,7 @@ O_LP_WIN = 21
 O_LP_PIV = 22
 O_FULL_GAP = 23  # partial repack: rebuild fully when t - LB <= this
 O_DIVE_CAP = 24  # a dive adds at most this many free rows
+O_GAP1_NEG = 25  # at t - LB == 1, fix every unpacked free row NEG (one child, no branching)
 NOPT = 32
 
 # fopt indices
@@ -168,6 +169,8 @@ C_REPACK = 17
 C_REPACK_WIN = 18
 C_T_REPACK = 19
 C_T_MNP_PK = 20
+C_GAP1 = 21  # gap-1 nodes whose unpacked free rows were fixed NEG
+C_GAP1_ROWS = 22  # rows so fixed
 C_POOL_WIN = 24
 C_POOL_PRUNE = 25
 C_POOL_INF = 26
@@ -1025,6 +1028,57 @@ def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, sl
 
 
 @njit(cache=True)
+def _make_neg_child(d, m, n, opt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD,
+                    remap):
+    """Set up depth d+1 as node d with every unpacked free row fixed NEG (gap-1 forcing).
+
+    At ``t - LB == 1`` a point with fewer than ``t`` positives has exactly one positive row in
+    each packed subsystem and none elsewhere (each subsystem needs one, every row weighs >= 1),
+    so the unpacked free rows can all be taken ``<= 0``.  Returns the number of rows fixed.
+    """
+    c = d + 1
+    nf = DS[d, D_NFIX]
+    for a in range(nf):
+        fixed[c, a] = fixed[d, a]
+    k = 0
+    for i in range(m):
+        sg[c, i] = sg[d, i]
+        sf[c, i] = sf[d, i]
+        if sg[d, i] == FREE and owner[d, i] < 0:
+            sg[c, i] = NEG
+            sf[c, i] = 1.0
+            fixed[c, nf + k] = i
+            k += 1
+    DS[c, D_NFIX] = nf + k
+    ns = 0
+    for q in range(DS[d, D_NSLOT]):
+        if slot_nf[d, q] > 0:
+            slot_pid[c, ns] = slot_pid[d, q]
+            slot_nf[c, ns] = slot_nf[d, q]
+            remap[q] = ns
+            ns += 1
+        else:
+            remap[q] = -1
+    for i in range(m):
+        o = owner[d, i]
+        owner[c, i] = remap[o] if o >= 0 else -1
+    DS[c, D_NSLOT] = ns
+    DS[c, D_NPK] = ns
+    DS[c, D_NP] = DS[d, D_NP]
+    DS[c, D_WVALID] = 0
+    nc = DS[d, D_NCOR] if opt[O_WARM] != 0 else 0
+    for a in range(nc):
+        cor[c, a] = cor[d, a]
+        wc[c, a] = wc[d, a]
+        for b in range(a + 1):
+            LD[c, a, b] = LD[d, a, b]
+        LD[c, a, n + 1] = LD[d, a, n + 1]
+    DS[c, D_NCOR] = nc
+    DS[c, D_LB] = DS[c, D_NP] + DS[c, D_NPK]
+    return k
+
+
+@njit(cache=True)
 def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid, slot_nf, cor, wc, LD,
            U, pool_rows, pool_sg, pool_w, tr, it_pid, it_y, best_u):
     """Run (or resume) the depth-first search; returns an RC_* code.  See module docstring."""
@@ -1073,8 +1127,8 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 rc = RC_NODE_LIMIT
                 break
             if st[S_NPOOL] + 4 * m + 8 > cap_pool or (
-                rec and (st[S_NTREE] + 4 * m + 8 > cap_tree
-                         or st[S_NITEMS] + 6 * m + 8 > cap_items)):
+                rec and (st[S_NTREE] + 6 * m + 8 > cap_tree
+                         or st[S_NITEMS] + 6 * m + 8 + m * n1 > cap_items)):
                 rc = RC_GROW
                 break
             cnt[C_NODES] += 1
@@ -1237,9 +1291,16 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     DS[d, D_STAGE] = 3
                     pruned = True
                     lp_rec = True
+            # (3c) gap 1: every unpacked free row must be <= 0 below t (one child, no branching)
+            gap1 = False
+            if not pruned and opt[O_GAP1_NEG] != 0 and st[S_T] - lb == 1:
+                for i in range(m):
+                    if sg[d, i] == FREE and owner[d, i] < 0:
+                        gap1 = True
+                        break
             # (4) branching row
             r = -1
-            if not pruned:
+            if not pruned and not gap1:
                 for k in range(n):
                     u[k] = U[d, k]
                 best = -np.inf
@@ -1272,7 +1333,18 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     # no free row can be positive at u: u is optimal in this subtree
                     r = -1
                     pruned = True
-            if pruned and lp_rec:
+            if gap1:
+                if rec:
+                    # virtual branches: row j > 0 is pruned by the packing (|P| + wt_j + npk >= t)
+                    for i in range(m):
+                        if sg[d, i] == FREE and owner[d, i] < 0:
+                            _rec_internal(st, tr, i, POS)
+                            _rec_bound(st, tr, it_pid, it_y, slot_pid[d], slot_nf[d],
+                                       DS[d, D_NSLOT])
+                DS[d, D_PP1] = st[S_NPOOL]
+                DS[d, D_LB] = lb
+                DS[d, D_STAGE] = 4
+            elif pruned and lp_rec:
                 pass
             elif pruned:
                 cnt[C_PRUNE_BOUND] += infeas_pid < 0
@@ -1292,6 +1364,18 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     _rec_internal(st, tr, r, DS[d, D_FIRST])
                 DS[d, D_STAGE] = 1
         stg = DS[d, D_STAGE]
+        if stg == 4:
+            DS[d, D_STAGE] = 3
+            t0 = rdtsc() if prof else 0
+            k = _make_neg_child(d, m, n, opt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor,
+                                wc, LD, remap)
+            cnt[C_GAP1] += 1
+            cnt[C_GAP1_ROWS] += k
+            if prof:
+                cnt[C_T_COPY] += rdtsc() - t0
+            d += 1
+            DS[d, D_STAGE] = 0
+            continue
         if stg == 1 or stg == 2:
             sign = DS[d, D_FIRST]
             if stg == 2:

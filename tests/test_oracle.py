@@ -28,6 +28,8 @@ SWITCHES: list[dict] = [
     {"inherit": False},
     {"slot_empty": False},
     {"force": False},
+    {"gap1_neg": False},
+    {"gap1_neg": False, "force": False, "repack": None},
     {"dive_continue": False},
     {"branch": "index"},
     {"pos_first": True},
