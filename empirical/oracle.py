@@ -39,6 +39,7 @@ Switches (keyword options; each can be changed without changing any answer, whic
   ``"window"`` (plus the ``pool_window`` most recent ones), ``None``.
 * ``lp`` (default off): fractional packing LP over the known subsystems at nodes with
   ``t - LB <= lp_gap`` (``lp_cmax`` candidates, ``lp_window`` recent subsystems, ``lp_pivots``).
+* ``gap1_neg`` (default on): at ``t - LB == 1`` fix every unpacked free row ``<= 0`` (one child).
 * ``inherit``, ``slot_empty``, ``force``, ``dive_continue``, ``reuse_pos``, ``warm``: on by
   default; ``pos_first``, ``stop_feasible``: off.  ``branch``: ``"witness"`` (default, free row
   most positive at the node centre) or ``"index"``.  ``rho_node``, ``rho_pack``: Wolfe stopping

@@ -25,7 +25,10 @@ Per node:
    larger) fixed set, which finds subsystems with fewer free rows; the larger packing is kept.
    Optional: greedy packing from the subsystems found on the path (``O_POOL``) and the
    fractional packing LP (``O_LP``, :mod:`reluinj.empirical.oracle_lp`);
-4. branch on the free row most positive at ``u``: NEG child first (default).
+4. gap-1 forcing (``O_GAP1_NEG``, default on): if ``t - LB == 1`` a point below ``t`` has exactly
+   one positive row per packed subsystem and none elsewhere, so the node gets one child with every
+   unpacked free row fixed NEG (in the proof: virtual branches whose POS sides the packing prunes);
+5. otherwise branch on the free row most positive at ``u``: NEG child first (default).
 
 ``t`` is the threshold: decision mode ``t = n`` (stop at the first witness with ``< n`` positives);
 exact mode ``t`` = best witness count so far (prune ``LB >= t``; at the end ``k* = t``).
