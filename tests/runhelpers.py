@@ -14,6 +14,17 @@ import pandas as pd
 from reluinj.experiments.runner import run_experiment
 from reluinj.experiments.store import KEY, VOLATILE_COLUMNS, ResultStore, load
 
+# enum at n <= 4: milliseconds per instance; 24 instances
+SMALL = """
+name = "unit"
+seed = 424242
+n = [3, 4]
+alpha = [3.0, 4.5]
+instances = 6
+method = "enum"
+time_limit = 30
+"""
+
 # enum at n = 5, m = 30: ~0.1 s per instance; 30 instances = a few seconds on 2 workers
 SLOW = """
 name = "slow"
