@@ -47,6 +47,23 @@ method = "oracle"
 time_limit = 60
 """
 
+# a valid config as TOML values by key (for config_toml)
+BASE = {
+    "name": '"t"', "seed": "7", "n": "[3, 4]", "alpha": "[3.0, 4.0]", "instances": "5",
+    "method": '"enum"', "time_limit": "10",
+}
+
+
+def config_toml(**over: str | None) -> str:
+    """BASE as TOML text with the values in ``over`` (TOML text) put in; None removes a key."""
+    d = dict(BASE)
+    for k, v in over.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return "\n".join(f"{k} = {v}" for k, v in d.items()) + "\n"
+
 
 def run(cfg, out, **kw):
     """run_experiment without progress bar and log lines."""
