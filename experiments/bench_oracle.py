@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import os
 import platform
 import statistics
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,8 @@ import numpy as np
 
 from reluinj.empirical.errors import ReluInjError
 from reluinj.empirical.oracle import solve_oracle
+
+from .provenance import cpu_model, git_commit
 
 #: per-instance caps (seconds)
 ORACLE_CAP = 900.0
@@ -307,26 +309,14 @@ def targets_report(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def machine() -> dict[str, str]:
-    model = platform.processor() or ""
-    try:
-        txt = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in txt.splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
     import numba
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=10, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
+    commit = git_commit()["commit"]
     return {
         "date": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "cpu": model, "cores": str(__import__("os").cpu_count()),
+        "cpu": cpu_model() or "", "cores": str(os.cpu_count()),
         "python": platform.python_version(), "numpy": np.__version__,
-        "numba": numba.__version__, "git": commit,
+        "numba": numba.__version__, "git": commit[:7] if commit else "",
     }
 
 

@@ -14,6 +14,17 @@ import pandas as pd
 from reluinj.experiments.runner import run_experiment
 from reluinj.experiments.store import KEY, VOLATILE_COLUMNS, ResultStore, load
 
+# enum at n <= 4: milliseconds per instance; 24 instances
+SMALL = """
+name = "unit"
+seed = 424242
+n = [3, 4]
+alpha = [3.0, 4.5]
+instances = 6
+method = "enum"
+time_limit = 30
+"""
+
 # enum at n = 5, m = 30: ~0.1 s per instance; 30 instances = a few seconds on 2 workers
 SLOW = """
 name = "slow"
@@ -35,6 +46,23 @@ instances = 8
 method = "oracle"
 time_limit = 60
 """
+
+# a valid config as TOML values by key (for config_toml)
+BASE = {
+    "name": '"t"', "seed": "7", "n": "[3, 4]", "alpha": "[3.0, 4.0]", "instances": "5",
+    "method": '"enum"', "time_limit": "10",
+}
+
+
+def config_toml(**over: str | None) -> str:
+    """BASE as TOML text with the values in ``over`` (TOML text) put in; None removes a key."""
+    d = dict(BASE)
+    for k, v in over.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return "\n".join(f"{k} = {v}" for k, v in d.items()) + "\n"
 
 
 def run(cfg, out, **kw):

@@ -6,6 +6,7 @@ import warnings
 from importlib import resources
 
 import pytest
+from runhelpers import config_toml
 
 from reluinj.experiments.config import (
     ConfigError,
@@ -13,21 +14,6 @@ from reluinj.experiments.config import (
     load_config,
     loads_config,
 )
-
-BASE = {
-    "name": '"t"', "seed": "7", "n": "[3, 4]", "alpha": "[3.0, 4.0]", "instances": "5",
-    "method": '"enum"', "time_limit": "10",
-}
-
-
-def toml(**over: str | None) -> str:
-    d = dict(BASE)
-    for k, v in over.items():
-        if v is None:
-            d.pop(k, None)
-        else:
-            d[k] = v
-    return "\n".join(f"{k} = {v}" for k, v in d.items()) + "\n"
 
 
 def shipped(name: str):
@@ -45,7 +31,7 @@ def test_shipped_configs_load():
 
 
 def test_points_use_round_and_merge_duplicates():
-    cfg = loads_config(toml(n="[4]", alpha="[3.0, 3.1, 3.5]"))
+    cfg = loads_config(config_toml(n="[4]", alpha="[3.0, 3.1, 3.5]"))
     # 3.0*4 = 12 and 3.1*4 = 12.4 both round to 12: one point; 3.5*4 = 14
     assert [(p.n, p.m) for p in cfg.points()] == [(4, 12), (4, 14)]
     assert cfg.points()[0].alpha == 3.0
@@ -53,16 +39,16 @@ def test_points_use_round_and_merge_duplicates():
 
 
 def test_defaults_and_roundtrip():
-    cfg = loads_config(toml(method=None, time_limit=None))
+    cfg = loads_config(config_toml(method=None, time_limit=None))
     assert cfg.method == "exact" and cfg.time_limit == 60.0 and cfg.decision is False
     assert loads_config(cfg.to_toml()) == cfg
     assert cfg.config_hash() == loads_config(cfg.to_toml()).config_hash()
-    assert cfg.config_hash() != loads_config(toml(seed="8", method=None,
-                                                  time_limit=None)).config_hash()
+    assert cfg.config_hash() != loads_config(config_toml(seed="8", method=None,
+                                                         time_limit=None)).config_hash()
 
 
 def test_time_limit_none_and_per_n_overrides():
-    cfg = loads_config(toml(time_limit='"none"') + "[per_n.4]\ninstances = 2\ntime_limit = 3\n")
+    cfg = loads_config(config_toml(time_limit='"none"') + "[per_n.4]\ninstances = 2\ntime_limit = 3\n")
     pts = {(p.n, p.m): p for p in cfg.points()}
     assert pts[(3, 9)].time_limit is None and pts[(3, 9)].instances == 5
     assert pts[(4, 16)].time_limit == 3.0 and pts[(4, 16)].instances == 2
@@ -73,7 +59,7 @@ def test_time_limit_none_and_per_n_overrides():
 @pytest.mark.parametrize("key", ["name", "seed", "n", "alpha", "instances"])
 def test_missing_required_key(key):
     with pytest.raises(ConfigError) as ei:
-        loads_config(toml(**{key: None}))
+        loads_config(config_toml(**{key: None}))
     msg = str(ei.value)
     assert repr(key) in msg and "\n" not in msg
 
@@ -94,7 +80,7 @@ BAD = [
 @pytest.mark.parametrize(("key", "value"), BAD)
 def test_bad_value_names_key_value_and_allowed(key, value):
     with pytest.raises(ConfigError) as ei:
-        loads_config(toml(**{key: value}))
+        loads_config(config_toml(**{key: value}))
     msg = str(ei.value)
     assert f"'{key}'" in msg, msg
     assert "allowed" in msg or "distinct" in msg, msg
@@ -103,30 +89,30 @@ def test_bad_value_names_key_value_and_allowed(key, value):
 
 def test_unknown_method_lists_allowed():
     with pytest.raises(ConfigError, match="allowed: .*exact"):
-        loads_config(toml(method='"simplex"'))
+        loads_config(config_toml(method='"simplex"'))
 
 
 def test_per_n_errors():
     with pytest.raises(ConfigError, match=r"per_n\.9"):
-        loads_config(toml() + "[per_n.9]\ninstances = 2\n")
+        loads_config(config_toml() + "[per_n.9]\ninstances = 2\n")
     with pytest.raises(ConfigError, match=r"per_n\.4\.colour"):
-        loads_config(toml() + "[per_n.4]\ncolour = 2\n")
+        loads_config(config_toml() + "[per_n.4]\ncolour = 2\n")
     with pytest.raises(ConfigError, match=r"per_n\.4\.'instances'"):
-        loads_config(toml() + "[per_n.4]\ninstances = 0\n")
+        loads_config(config_toml() + "[per_n.4]\ninstances = 0\n")
 
 
 def test_unknown_key_warns():
     with pytest.warns(ConfigWarning, match="colour"):
-        loads_config(toml(colour='"blue"'))
+        loads_config(config_toml(colour='"blue"'))
 
 
 def test_m_below_n_allowed_with_warning_and_m_zero_rejected():
     with pytest.warns(ConfigWarning, match="m < n"):
-        cfg = loads_config(toml(alpha="[0.5, 3.0]"))
+        cfg = loads_config(config_toml(alpha="[0.5, 3.0]"))
     assert (4, 2) in [(p.n, p.m) for p in cfg.points()]
     with pytest.raises(ConfigError, match="m >= 1"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loads_config(toml(alpha="[0.1]"))
+        loads_config(config_toml(alpha="[0.1]"))
 
 
 def test_file_errors(tmp_path):

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from runhelpers import run
+from runhelpers import config_toml, run
 
 from reluinj.experiments.cli import main
 from reluinj.experiments.config import (
@@ -21,18 +21,6 @@ from reluinj.experiments.config import (
 )
 from reluinj.experiments.dask_backend import DaskBackend
 from reluinj.experiments.runner import RunError
-
-BASE = {
-    "name": '"t"', "seed": "7", "n": "[3, 4]", "alpha": "[3.0, 4.0]", "instances": "5",
-    "method": '"enum"', "time_limit": "10",
-}
-
-
-def toml(**over: str) -> str:
-    d = dict(BASE)
-    d.update(over)
-    return "\n".join(f"{k} = {v}" for k, v in d.items()) + "\n"
-
 
 HOSTILE = [
     # (key, value, text the message must contain besides the key)
@@ -76,7 +64,7 @@ HOSTILE = [
 @pytest.mark.parametrize(("key", "value", "allowed"), HOSTILE)
 def test_hostile_value_is_one_line_naming_key_and_allowed(key, value, allowed):
     with pytest.raises(ConfigError) as ei:
-        loads_config(toml(**{key: value}))
+        loads_config(config_toml(**{key: value}))
     msg = str(ei.value)
     assert f"'{key}'" in msg and "allowed" in msg and allowed in msg, msg
     assert "\n" not in msg and len(msg) < 400, msg
@@ -85,26 +73,26 @@ def test_hostile_value_is_one_line_naming_key_and_allowed(key, value, allowed):
 def test_total_size_is_bounded():
     # each point is allowed, the product is not: 1000 n x 1 alpha x 10**7 instances
     with pytest.raises(ConfigError, match=r"'instances'.*in total.*at most 1e\+07"):
-        loads_config(toml(n=str(list(range(1, 21))), instances="10000000"))
+        loads_config(config_toml(n=str(list(range(1, 21))), instances="10000000"))
     with pytest.raises(ConfigError, match=r"per_n\.4\.'instances'.*<= 10000000"):
-        loads_config(toml() + "[per_n.4]\ninstances = 100000000000\n")
+        loads_config(config_toml() + "[per_n.4]\ninstances = 100000000000\n")
     with pytest.raises(ConfigError, match=r"per_n\.4\.'alpha'.*alpha <= "):
-        loads_config(toml() + "[per_n.4]\nalpha = [1e12]\n")
+        loads_config(config_toml() + "[per_n.4]\nalpha = [1e12]\n")
     with pytest.raises(ConfigError, match=r"m\*n <= 1e\+07"):
-        loads_config(toml(n="[1000]", alpha="[20.0]"))
-    ok = loads_config(toml(n="[1000]", alpha="[10.0]"))  # m*n = 1e7 exactly: allowed
+        loads_config(config_toml(n="[1000]", alpha="[20.0]"))
+    ok = loads_config(config_toml(n="[1000]", alpha="[10.0]"))  # m*n = 1e7 exactly: allowed
     assert ok.points()[0].m == 10_000
 
 
 def test_unknown_keys_warn_but_run():
     with pytest.warns(ConfigWarning, match="'colour'.*known: "):
-        cfg = loads_config(toml(colour='"blue"', instancez="5"))
+        cfg = loads_config(config_toml(colour='"blue"', instancez="5"))
     assert cfg.instances == 5
 
 
 def test_hostile_files(tmp_path):
     big = tmp_path / "big.toml"
-    big.write_text(toml() + "#" * 2_000_000 + "\n")
+    big.write_text(config_toml() + "#" * 2_000_000 + "\n")
     with pytest.raises(ConfigError, match="at most 1000000 bytes"):
         load_config(big)
     binary = tmp_path / "bin.toml"
@@ -124,8 +112,8 @@ def _snapshot(root):
 def existing(tmp_path_factory):
     """A finished results directory and its config."""
     d = tmp_path_factory.mktemp("hostile")
-    (d / "cfg.toml").write_text(toml())
-    run(loads_config(toml()), d / "res", jobs=1)
+    (d / "cfg.toml").write_text(config_toml())
+    run(loads_config(config_toml()), d / "res", jobs=1)
     return d
 
 
@@ -183,7 +171,7 @@ def test_cli_hostile_input_is_one_line_and_leaves_data_untouched(existing, capsy
             key = bad_text.split()[0]
             (d / "bad.toml").write_text(
                 "\n".join(bad_text if line.startswith(key + " ") else line
-                          for line in toml().splitlines()) + "\n")
+                          for line in config_toml().splitlines()) + "\n")
         rc = main([str(a) for a in argv])
         out, err = capsys.readouterr()
         lines = err.strip().splitlines()
@@ -196,7 +184,7 @@ def test_cli_hostile_input_is_one_line_and_leaves_data_untouched(existing, capsy
 
 def test_hostile_config_in_a_real_process_has_no_traceback(existing):
     d = existing
-    (d / "bad2.toml").write_text(toml(n="[4]", alpha="[1e300]"))
+    (d / "bad2.toml").write_text(config_toml(n="[4]", alpha="[1e300]"))
     before = _snapshot(d / "res")
     p = subprocess.run([sys.executable, "-m", "reluinj.experiments.cli", "run", str(d / "bad2.toml"),
                         "--out", str(d / "res")], capture_output=True, text=True, timeout=120)

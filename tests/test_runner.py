@@ -16,47 +16,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from runhelpers import SLOW, SMALL, cli_run, run, table
 
 from reluinj.empirical.certificate import check_witness
 from reluinj.empirical.sampling import sample_instance
 from reluinj.empirical.solve import solve
 from reluinj.experiments.config import loads_config
-from reluinj.experiments.runner import run_experiment
-from reluinj.experiments.store import VOLATILE_COLUMNS, ResultStore, StoreError, load
-
-SMALL = """
-name = "unit"
-seed = 424242
-n = [3, 4]
-alpha = [3.0, 4.5]
-instances = 6
-method = "enum"
-time_limit = 30
-"""
-
-# slower instances (enum at n = 5, m = 30: ~0.1 s each; 30 instances) for the signal tests
-SLOW = """
-name = "slow"
-seed = 77
-n = [5]
-alpha = [6.0]
-instances = 30
-method = "enum"
-time_limit = 60
-"""
-
-
-def table(root) -> pd.DataFrame:
-    """Stored rows without the volatile columns, witnesses as tuples (comparable)."""
-    df = load(root).drop(columns=list(VOLATILE_COLUMNS))
-    df["witness"] = df["witness"].map(lambda w: None if w is None else tuple(w))
-    return df
-
-
-def run(cfg, out, **kw):
-    kw.setdefault("progress", False)
-    kw.setdefault("log", lambda msg: None)
-    return run_experiment(cfg, out, **kw)
+from reluinj.experiments.store import ResultStore, StoreError, load
 
 
 @pytest.fixture(scope="module")
@@ -187,13 +153,6 @@ def slow_reference(slow_cfg_file, tmp_path_factory):
     return out
 
 
-def _start_run(cfg_file, out, jobs, log):
-    cmd = [sys.executable, "-m", "reluinj.experiments.cli", "run", str(cfg_file), "--out",
-           str(out), "--jobs", str(jobs), "--no-progress", "--flush-seconds", "0.2"]
-    # stderr to a file, not a pipe: orphaned pool processes must not hold the test up
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
-
-
 def _wait_for_rows(out, proc, timeout=60.0):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -209,7 +168,7 @@ def test_interrupted_run_resumes_to_same_table(sig, jobs, slow_cfg_file, slow_re
                                                tmp_path):
     out = tmp_path / "out"
     with open(tmp_path / "stderr.txt", "w") as log:
-        proc = _start_run(slow_cfg_file, out, jobs, log)
+        proc = cli_run(slow_cfg_file, out, "--jobs", str(jobs), log=log)
         try:
             _wait_for_rows(out, proc)
             os.kill(proc.pid, sig)

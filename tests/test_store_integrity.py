@@ -20,7 +20,7 @@ import warnings
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from runhelpers import SLOW, assert_store_sound, descendants, digest, raw_keys, run
+from runhelpers import SLOW, SMALL, assert_store_sound, descendants, digest, raw_keys, run
 
 from reluinj.experiments.cli import main
 from reluinj.experiments.config import loads_config
@@ -33,16 +33,6 @@ from reluinj.experiments.runner import (
     solve_batch,
 )
 from reluinj.experiments.store import ResultStore, StoreError, load, verify
-
-SMALL = """
-name = "unit"
-seed = 424242
-n = [3, 4]
-alpha = [3.0, 4.5]
-instances = 6
-method = "enum"
-time_limit = 30
-"""
 
 
 @pytest.fixture(scope="module")
