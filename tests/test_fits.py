@@ -223,3 +223,31 @@ def test_crossing_where_mean_kstar_equals_n():
         # linear interpolation of a convex curve overshoots by < slope change * spacing^2
         assert abs(c.estimate - 6.0) < 0.03
         assert c.ci[0] - 0.03 <= 6.0 <= c.ci[1] + 0.03
+
+
+def test_fit_study_with_unresolved_instances_reports_both_bounds():
+    rng = np.random.default_rng(41)
+    recs = []
+    for n in range(6, 12):
+        a50 = 6.5 - 4.0 / n
+        for m in range(int(4.5 * n), int(8.5 * n) + 1, 2):
+            p = 1 / (1 + np.exp(-B1 * (m / n - a50)))
+            for i in range(40):
+                hard = abs(m / n - a50) < 0.3 and i % 8 == 0  # some hard instances time out
+                recs.append({"n": n, "m": m, "index": i, "decision": True, "kstar": None,
+                             "lower_bound": None, "upper_bound": None, "time_s": 0.1,
+                             "injective": None if hard else bool(rng.random() < p)})
+    rows = pd.DataFrame(recs).astype({"injective": "boolean", "kstar": "Int64",
+                                      "lower_bound": "Int64", "upper_bound": "Int64"})
+    res = fit_study(rows, n_boot=60)
+    d = res.to_dict()
+    assert set(d["alpha_inf"]["unresolved_variants"]) == {"all_injective", "all_not"}
+    lo, hi = d["alpha_inf"]["ci"]
+    for v in d["alpha_inf"]["unresolved_variants"].values():
+        assert lo <= v["ci"][0] and v["ci"][1] <= hi
+    for a in d["alpha_50"]:
+        assert a["unresolved"] > 0
+        inj = next(f for f in a["fits"] if f["variant"] == "all_injective" and f["link"] == "logit")
+        non = next(f for f in a["fits"] if f["variant"] == "all_not" and f["link"] == "logit")
+        assert inj["alpha_50"] < a["estimate"] < non["alpha_50"]
+    assert "e" in d["skipped"]  # decision-mode rows carry no exact k*
