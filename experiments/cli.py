@@ -403,14 +403,28 @@ def cmd_study_grid(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import summarize, summary_records
+    from .analysis import summarize
     from .store import load
 
     if args.fits:
         return cmd_analyze_fits(args)
+    p = Path(args.dir)
+    if p.is_dir() and not (p / "parts").is_dir():  # a study: a directory of results directories
+        from .sources import load_rows, store_dirs
+
+        with contextlib.suppress(ReluInjError):
+            store_dirs(p)
+            summary = summarize(load_rows(p)[0])
+            return _print_summary(summary, args.json)
     root = _results_dir(args.dir)
     summary = summarize(load(root))
-    if args.json:
+    return _print_summary(summary, args.json)
+
+
+def _print_summary(summary, as_json: bool) -> int:
+    from .analysis import summary_records
+
+    if as_json:
         _print_json(summary_records(summary))
     else:
         import pandas as pd

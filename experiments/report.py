@@ -167,6 +167,12 @@ def render(d: dict, dirs: list[Path], rows: pd.DataFrame, figures: list[Path],
                       fmt(e["upper_half_estimate"]),
                       *[fmt(e["theory"][lv]) for lv in levels], ", ".join(e["excludes"]) or "none"]
                      for e in d["e"]])
+        L += ["", "Data: mean k* ± standard error per n (exact k*, m = αn):", ""]
+        all_n = sorted({n for e in d["e"] for n in e["n"]})
+        cells = {(e["alpha"], n): f"{m:.3f} ± {s:.3f}" for e in d["e"]
+                 for n, m, s in zip(e["n"], e["means"], e["sems"], strict=True)}
+        L += _table(["n", *[f"α = {e['alpha']:g}" for e in d["e"]]],
+                    [[str(n), *[cells.get((e["alpha"], n), "") for e in d["e"]]] for n in all_n])
     else:
         L += [f"not available: {d['skipped'].get('e', '')}"]
     ak = d["alpha_k_inf"]

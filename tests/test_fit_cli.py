@@ -146,3 +146,15 @@ def test_study_grid_places_points_and_instances_that_meet_the_target(tmp_path, c
         f = fit_curve(BinomialPoints(7, al, rng.binomial(N, prob), N, np.zeros_like(N)), n_boot=0)
         est.append(f.alpha_50)
     assert 1.96 * np.std(est) == pytest.approx(p7.halfwidth, rel=0.2)
+
+
+def test_a_study_directory_pools_its_stores_and_drops_duplicate_instances(laptop_copy, tmp_path,
+                                                                          capsys):
+    study = tmp_path / "study"
+    for part in ("a", "b"):  # the same seed twice: the same matrices, kept once
+        shutil.copytree(laptop_copy / "parts", study / part / "parts")
+    rc, pooled, err = call(capsys, "analyze", study, "--json")
+    assert rc == 0, err
+    rc, single, _ = call(capsys, "analyze", laptop_copy, "--json")
+    strip = [{k: v for k, v in r.items() if k != "mean_time_s"} for r in _strict(single)]
+    assert [{k: v for k, v in r.items() if k != "mean_time_s"} for r in _strict(pooled)] == strip
