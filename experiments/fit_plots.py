@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import theory_compare as tc
 from .analysis import summarize
 from .extrapolation import Extrapolation, predict
 from .fits import StudyFits
-from .plots import _save, _setup
+from .plots import _save, _setup, level_curve
 
+#: fl RDT levels drawn on the e(alpha) figure (all of reluinj.theory.LEVELS)
+CURVE_LEVELS: tuple[str, ...] = ("1", "2p", "2", "3", "4")
 FIT_FIGURES = ("fit_p_injective", "fit_collapse", "fit_alpha50", "fit_e_alpha")
 _LEVEL_STYLE = {"1": "-", "2p": ":", "2": "--", "3": "-.", "4": (0, (1, 1))}
 
@@ -160,12 +161,13 @@ def plot_e_alpha(fits: StudyFits, d: dict, out: Path) -> list[Path]:
         a_lo, a_hi = max(2.2, a.min() - 0.5), a.max() + 0.5
     else:
         a_lo, a_hi = 3.0, 8.0
-    for lv in d["theory"]["levels"]:
-        npts = 40 if lv in ("1", "2p") else 14
-        grid = np.linspace(a_lo, a_hi, npts)
-        ys = np.array([tc.energy(round(float(g), 12), lv) for g in grid])
-        ax.plot(grid, ys, color="k", ls=_LEVEL_STYLE.get(lv, "--"), lw=1.0,
-                label=f"level {lv}: $e_{{{lv}}}(\\alpha)$")
+    cmap = plt.get_cmap("tab10")
+    for i, lv in enumerate(CURVE_LEVELS):  # every level (warm-started along the curve: ~20 s for 4)
+        grid = np.linspace(a_lo, a_hi, 40 if lv in ("1", "2p") else 17)
+        ys = level_curve(grid, lv)
+        if ys is not None:
+            ax.plot(grid, ys, color=cmap(i + 3), ls=_LEVEL_STYLE.get(lv, "--"), lw=1.1,
+                    label=f"level {lv}: $e_{{{lv}}}(\\alpha)$")
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     ax.set_xlabel(r"$\alpha$")
     ax.set_ylabel(r"$e(\alpha) = \lim k^*/n$")
