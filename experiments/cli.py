@@ -6,6 +6,9 @@
     reluinj solve (--n N --m M --seed S | --matrix FILE.npy) [--method NAME] [--decision]
                   [--time-limit SEC] [--certificate FILE] --json     k*(A) of one matrix
     reluinj analyze DIR [--json]                          P(injective), Wilson CI, mean k*
+    reluinj analyze DIR --fits [--json]                   alpha_50(n), alpha_inf, e(alpha) fits
+    reluinj report DIR                                    DIR/report.md + fit figures
+    reluinj study-grid PILOT --out CONFIG.toml            alpha grid of a study from a pilot
     reluinj plot DIR                                      figures (PNG + PDF) into DIR
     reluinj theory --level L [--alpha A] --json           fl RDT threshold, or e_L(alpha)
     reluinj theory --table [--out DIR]                    CSV + Markdown tables of the levels
@@ -326,13 +329,102 @@ def _results_dir(d: str) -> Path:
     return p
 
 
+def _levels_arg(text: str) -> tuple[str, ...]:
+    from reluinj.theory import normalize_level
+
+    return tuple(normalize_level(s.strip()) for s in text.split(",") if s.strip())
+
+
+def cmd_analyze_fits(args: argparse.Namespace) -> int:
+    from .fit_summary import fit_summary
+    from .sources import load_rows
+
+    rows, _ = load_rows(args.dir)
+    d, _fits = fit_summary(rows, seed=args.seed, n_boot=args.boot, levels=_levels_arg(args.levels))
+    if args.json:
+        _print_json(d)
+        return EXIT_OK
+    from .report import fmt, fmt_ci
+
+    print(f"bootstrap: {d['bootstrap']['replicates']} replicates, seed {d['bootstrap']['seed']}")
+    print("alpha_50 per n (logit GLM; 95 % CI):")
+    for a in d["alpha_50"]:
+        print(f"  n = {a['n']:3d}  alpha_50 = {fmt(a['estimate'])} {fmt_ci(a['ci'])}  "
+              f"w = {fmt(a['width'], 3)} {fmt_ci(a['width_ci'], 3)}  probit {fmt(a['probit_estimate'])}")
+    ai = d["alpha_inf"]
+    print(f"alpha_inf = {fmt(ai.get('estimate'))} {fmt_ci(ai.get('ci'))}  "
+          f"(best {ai.get('best_ansatz')}; excludes levels {ai.get('excludes') or 'none'})")
+    for a in ai.get("ansatze", []):
+        print(f"  {a['ansatz']:10s} {fmt(a['estimate'])} {fmt_ci(a['ci'])}  aic {fmt(a['aic'], 2)}"
+              f"  acceptable {a['acceptable']}")
+    if d.get("width_law"):
+        print(f"width law: nu = {fmt(d['width_law']['nu'], 3)} {fmt_ci(d['width_law']['ci'], 3)}")
+    print("e(alpha) = slope of E[k*] in n (95 % CI):")
+    for e in d["e"]:
+        th = "  ".join(f"e_{k} = {fmt(v)}" for k, v in e["theory"].items())
+        print(f"  alpha = {e['alpha']:g}  e = {fmt(e['estimate'])} {fmt_ci(e['ci'])}  {th}  "
+              f"excludes {e['excludes'] or 'none'}")
+    ak = d["alpha_k_inf"]
+    if ak.get("estimate") is not None:
+        print(f"E[k*] = n extrapolates to {fmt(ak['estimate'])} {fmt_ci(ak['ci'])}")
+    for k, v in d["skipped"].items():
+        print(f"not fitted: {k}: {v}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .sources import store_dirs
+
+    store_dirs(args.dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        paths = write_report(args.dir, seed=args.seed, n_boot=args.boot,
+                             levels=_levels_arg(args.levels))
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def cmd_study_grid(args: argparse.Namespace) -> int:
+    from .sources import load_rows
+    from .study_design import design_study, write_design
+
+    rows, _ = load_rows(args.pilot)
+    design = design_study(
+        rows, target_halfwidth=args.target_halfwidth, budget_hours=args.budget_hours,
+        cores=args.cores, n_values=tuple(args.n) if args.n else None, seed=args.seed,
+        name=args.name, span=args.span, growth=args.growth,
+    )
+    write_design(design, args.out)
+    print(design.text())
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import summarize, summary_records
+    from .analysis import summarize
     from .store import load
 
+    if args.fits:
+        return cmd_analyze_fits(args)
+    p = Path(args.dir)
+    if p.is_dir() and not (p / "parts").is_dir():  # a study: a directory of results directories
+        from .sources import load_rows, store_dirs
+
+        with contextlib.suppress(ReluInjError):
+            store_dirs(p)
+            summary = summarize(load_rows(p)[0])
+            return _print_summary(summary, args.json)
     root = _results_dir(args.dir)
     summary = summarize(load(root))
-    if args.json:
+    return _print_summary(summary, args.json)
+
+
+def _print_summary(summary, as_json: bool) -> int:
+    from .analysis import summary_records
+
+    if as_json:
         _print_json(summary_records(summary))
     else:
         import pandas as pd
@@ -487,6 +579,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # ---- parser ------------------------------------------------------------------------------------
 
 
+def _fit_options(p: argparse.ArgumentParser) -> None:
+    from .fits import DEFAULT_BOOT, DEFAULT_SEED
+
+    p.add_argument("--seed", type=_nonneg_int, default=DEFAULT_SEED,
+                   help=f"bootstrap seed (default {DEFAULT_SEED}; recorded in the output)")
+    p.add_argument("--boot", type=_int_range(0, 100_000), default=DEFAULT_BOOT,
+                   help=f"bootstrap replicates (default {DEFAULT_BOOT})")
+    p.add_argument("--levels", default="1,2p,2,3",
+                   help="fl RDT levels set beside the estimates (default 1,2p,2,3)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="reluinj", description="Injectivity of random ReLU layers: exact k*(A), "
                 "Monte Carlo experiments and fl RDT theory.")
@@ -531,8 +634,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="P(injective) with Wilson 95%% CI and mean k* per (n, m)")
     a.add_argument("dir", help="results directory")
-    a.add_argument("--json", action="store_true", help="print a JSON array")
+    a.add_argument("--json", action="store_true", help="print a JSON array (with --fits: one "
+                   "JSON object)")
+    a.add_argument("--fits", action="store_true",
+                   help="GLM fits alpha_50(n), extrapolation alpha_inf, slopes e(alpha); DIR may "
+                        "also be a directory of results directories")
+    _fit_options(a)
     a.set_defaults(func=cmd_analyze)
+
+    rp = sub.add_parser("report", help="write DIR/report.md, DIR/fits.json and the fit figures")
+    rp.add_argument("dir", help="results directory, or a directory of results directories")
+    _fit_options(rp)
+    rp.set_defaults(func=cmd_report)
+
+    sg = sub.add_parser("study-grid", help="place the alpha grid and instances of a study from "
+                        "a pilot run (writes a config)")
+    sg.add_argument("pilot", help="results directory of the pilot run")
+    sg.add_argument("--out", required=True, help="config (TOML) to write")
+    sg.add_argument("--target-halfwidth", type=_positive_float, default=0.03,
+                    help="target half-width of the 95 %% interval of alpha_50 (default 0.03)")
+    sg.add_argument("--budget-hours", type=_positive_float, default=None,
+                    help="wall-clock budget on --cores cores; instances are scaled down to fit")
+    sg.add_argument("--cores", type=_int_range(1, 1024), default=2, help="cores (default 2)")
+    sg.add_argument("--n", type=_int_range(1, 1000), nargs="+", default=None,
+                    help="dimensions of the study (default: those of the pilot)")
+    sg.add_argument("--seed", type=_nonneg_int, default=None,
+                    help="seed of the study config (default: pilot seed + 1)")
+    sg.add_argument("--name", default="study_pinj", help="config name (default study_pinj)")
+    sg.add_argument("--span", type=_positive_float, default=0.75,
+                    help="grid covers alpha_50 +- span * width (default 0.75)")
+    sg.add_argument("--growth", type=_positive_float, default=None,
+                    help="time factor per unit n beyond the pilot's largest n (default: the "
+                         "fitted cost model)")
+    sg.set_defaults(func=cmd_study_grid)
 
     pl = sub.add_parser("plot", help="write the figures (PNG and PDF) into DIR")
     pl.add_argument("dir", help="results directory")

@@ -1,0 +1,58 @@
+"""Theory values beside the empirical estimates: fl RDT thresholds α_inj and e_L(α), and which
+levels an interval excludes.  Values are computed by :mod:`reluinj.theory` once per process
+(cached); a level whose evaluation fails is left out with a warning, never guessed."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from functools import cache
+
+#: levels compared with the data (e_1, e_2p, e_2, e_3 of the issue; level 4 costs ~10 s per value)
+DEFAULT_LEVELS: tuple[str, ...] = ("1", "2p", "2", "3")
+
+
+@cache
+def threshold(level: str) -> float:
+    """α_inj of fl RDT level ``level`` (NaN with a warning if it cannot be computed)."""
+    from reluinj import theory
+
+    try:
+        return float(theory.threshold(level).alpha_inj)
+    except Exception as exc:  # noqa: BLE001 - report and leave out
+        warnings.warn(f"theory level {level}: threshold failed ({exc})", stacklevel=2)
+        return math.nan
+
+
+@cache
+def energy(alpha: float, level: str) -> float:
+    """e_L(α) of fl RDT level ``level`` (NaN with a warning if it cannot be computed)."""
+    from reluinj import theory
+
+    try:
+        return float(theory.energy(float(alpha), level).e)
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"theory level {level}: e({alpha:g}) failed ({exc})", stacklevel=2)
+        return math.nan
+
+
+def excluded(ci: Iterable[float] | None, values: Mapping[str, float]) -> list[str]:
+    """Levels whose value lies outside the closed interval ``ci`` (none if ci is missing)."""
+    if ci is None:
+        return []
+    lo, hi = ci
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    return [lv for lv, v in values.items() if math.isfinite(v) and not lo <= v <= hi]
+
+
+def thresholds(levels: Iterable[str]) -> dict[str, float]:
+    return {lv: threshold(lv) for lv in levels}
+
+
+def energies(alpha: float, levels: Iterable[str]) -> dict[str, float]:
+    return {lv: energy(round(float(alpha), 12), lv) for lv in levels}
+
+
+__all__ = ["DEFAULT_LEVELS", "energies", "energy", "excluded", "threshold", "thresholds"]
