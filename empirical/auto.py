@@ -54,7 +54,8 @@ ORACLE_FULL_N = 10
 ORACLE_SHARE = 0.6
 LB_SHARE = 0.1
 
-_AUTO_OPTS: dict[str, Any] = {"seed": 0, "oracle": True, "lb_restarts": 1, "local_options": None}
+_AUTO_OPTS: dict[str, Any] = {"seed": 0, "oracle": True, "lb_restarts": 1, "local_options": None,
+                               "record_proof": False}
 
 
 def plan_oracle(n: int, time_limit: float | None) -> float | None | bool:
@@ -71,7 +72,9 @@ def solve_auto(
 ) -> SolveResult:
     """``solve`` entry point ``"auto"`` (see module docstring).  Options: ``seed`` (0),
     ``oracle`` (True; False forces the bounding methods), ``lb_restarts`` (1), ``local_options``
-    (dict of :func:`reluinj.empirical.local_search.local_search` options, e.g. smaller budgets)."""
+    (dict of :func:`reluinj.empirical.local_search.local_search` options, e.g. smaller budgets),
+    ``record_proof`` (False; True passes it to the oracle step, whose checkable proof of an
+    injective answer is then attached as ``result.proof``: only where the oracle decides)."""
     t0 = time.perf_counter()
     o = check_options("auto", options, _AUTO_OPTS)
     red, early = reduce_input(A, "auto", decision=decision, t0=t0)
@@ -111,7 +114,8 @@ def solve_auto(
 
         ts = time.perf_counter()
         try:
-            r = solve_oracle(A, decision=decision, time_limit=budget)
+            r = solve_oracle(A, decision=decision, time_limit=budget,
+                             record_proof=bool(o["record_proof"]))
         except DegenerateInputError as exc:
             plan.append({"step": "oracle", "error": str(exc), "time_s": time.perf_counter() - ts})
         else:
@@ -135,9 +139,12 @@ def solve_auto(
 
                     best_u, upper = fallback_witness(red.A)
                     info["bound_methods"]["upper"] = "random"
-                return make_result(red, "auto", lower=lower, upper=upper, witness=best_u,
-                                   decision=decision, stopped="node_limit", t0=t0, nodes=nodes,
-                                   lps=lps, info=info)
+                res = make_result(red, "auto", lower=lower, upper=upper, witness=best_u,
+                                  decision=decision, stopped="node_limit", t0=t0, nodes=nodes,
+                                  lps=lps, info=info)
+                if res.injective is True:
+                    res.proof = r.proof
+                return res
             if r.status == "time_limit":
                 stopped = "time_limit"
 

@@ -10,11 +10,13 @@
     reluinj report DIR                                    DIR/report.md + fit figures
     reluinj study-grid PILOT --out CONFIG.toml            alpha grid of a study from a pilot
     reluinj plot DIR                                      figures (PNG + PDF) into DIR
+    reluinj alg-threshold DIR [DIR ...] [--out OUT]       50 % point of witness searches per (method, n)
     reluinj theory --level L [--alpha A] --json           fl RDT threshold, or e_L(alpha)
     reluinj theory --table [--out DIR]                    CSV + Markdown tables of the levels
     reluinj check A.npy PROOF                             check an injectivity proof file
     reluinj bench oracle [--quick] [--out DIR]            oracle benchmark
     reluinj bench scaling [--quick] [--out DIR]           throughput with 1 vs 2 workers
+    reluinj bench bounds [--quick] [--out DIR]            bounding methods vs the exact oracle
 
 Errors in the input are printed as one line ``reluinj: error: ...`` with exit status 2.
 """
@@ -467,6 +469,27 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_alg_threshold(args: argparse.Namespace) -> int:
+    from . import algthreshold
+
+    dirs = [_results_dir(d) for d in args.dirs]
+    from reluinj.theory import normalize_level
+
+    levels = tuple(normalize_level(s.strip()) for s in args.levels.split(",") if s.strip())
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        paths = algthreshold.main(dirs, args.out, levels=levels, plot=not args.no_plot)
+    import pandas as pd
+
+    est = pd.read_csv(Path(args.out) / "alpha_alg.csv")
+    with pd.option_context("display.max_rows", None, "display.width", 160):
+        print(est[["method", "n", "instances", "alpha50", "ci_low", "ci_high", "fit"]]
+              .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
 # ---- theory ------------------------------------------------------------------------------------
 
 
@@ -565,6 +588,12 @@ def cmd_bench_scaling(args: argparse.Namespace) -> int:
     return int(bench_scaling.main(quick=args.quick, out=args.out, dask_apis=args.dask_apis))
 
 
+def cmd_bench_bounds(args: argparse.Namespace) -> int:
+    from . import bench_bounds
+
+    return int(bench_bounds.main(quick=args.quick, out=args.out, progress=not args.no_progress))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -624,7 +653,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_nonneg_int,
                    help="A = numpy.random.default_rng(SEED).standard_normal((M, N))")
     s.add_argument("--matrix", help="m x n float array saved with numpy.save (.npy)")
-    s.add_argument("--method", default="exact", help="solver (default: exact)")
+    s.add_argument("--method", default="auto",
+                   help="solver (default: auto = the exact oracle where affordable, else "
+                        "witness search + packing lower bound; exact = the oracle always)")
     s.add_argument("--decision", action="store_true", help="only decide k* >= n (injectivity)")
     s.add_argument("--time-limit", type=_time_limit, default=None, metavar="SEC",
                    help="seconds; beyond it the answer has bounds only")
@@ -675,6 +706,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "default 1,2p,2,3,4)")
     pl.set_defaults(func=cmd_plot)
 
+    at = sub.add_parser("alg-threshold", help="algorithmic threshold: 50%% point in alpha of "
+                        "P(witness search certifies k* < n) per (method, n), logit GLM fit")
+    at.add_argument("dirs", nargs="+", metavar="DIR", help="results directories (any methods)")
+    at.add_argument("--out", required=True, help="directory for success.csv, alpha_alg.csv and "
+                    "the figure alpha_alg.{png,pdf}")
+    at.add_argument("--levels", default="1,2,3", help="fl RDT levels drawn as horizontal lines "
+                    "(default 1,2,3; the Euler heuristic is always drawn)")
+    at.add_argument("--no-plot", action="store_true", help="tables only")
+    at.set_defaults(func=cmd_alg_threshold)
+
     t = sub.add_parser("theory", help="fl RDT threshold alpha_inj or e(alpha) of a level")
     t.add_argument("--level", help="1, 2p, 2, 3 or 4")
     t.add_argument("--alpha", type=_finite_float, help="evaluate e_L(alpha) instead")
@@ -711,6 +752,13 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--dask-apis", action="store_true",
                     help="instead: compare Client.submit/as_completed with joblib's Dask backend")
     bs.set_defaults(func=cmd_bench_scaling)
+    bb = bsub.add_parser("bounds", help="bounding methods per method, n and alpha: success rate, "
+                         "gap to the exact k* (n <= 16), median time")
+    bb.add_argument("--quick", action="store_true", help="a few small instances (seconds)")
+    bb.add_argument("--out", default=None, help="directory for the tables (CSV + Markdown); "
+                    "default: print only")
+    bb.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bb.set_defaults(func=cmd_bench_bounds)
     return p
 
 
@@ -730,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             if args.command == "bench":
-                raise CLIError("bench: name a benchmark: oracle or scaling (see reluinj bench "
+                raise CLIError("bench: name a benchmark: oracle, scaling or bounds (see reluinj bench "
                                "--help)")
             parser.print_help(sys.stderr)
             return EXIT_USAGE

@@ -7,7 +7,9 @@ Schema (keys not listed here are ignored with a warning)::
     n = [4, 5, 6]              # list of ints, 1 <= n <= 1000 (dimensions)
     alpha = [3.0, 3.5, 4.0]    # list of numbers > 0 ; m = round(alpha * n) (ties to even), m <= 100000
     instances = 100            # int, 1 <= instances <= 10**7, Monte Carlo instances per (n, alpha)
-    method = "exact"           # a name from reluinj.empirical.solve.available_methods()
+    method = "auto"            # a name from reluinj.empirical.solve.available_methods() (default
+                               # "auto": exact oracle where affordable, else bounds; "exact" forces
+                               # the oracle)
     time_limit = 60            # seconds per instance (0 < t <= 10**7), or 0 / "none" for no limit
     decision = false           # true: only decide "k* >= n" (k* itself may stay unknown)
     batch_size = 0             # optional: instances per worker task, 0 <= b <= 100000 (0 = automatic)
@@ -59,6 +61,9 @@ KNOWN_KEYS = (
 )
 REQUIRED_KEYS = ("name", "seed", "n", "alpha", "instances")
 PER_N_KEYS = ("instances", "time_limit", "alpha")
+#: solver when a config has no ``method`` key: exact k* where the oracle is affordable (n <= 14
+#: without a time limit, n <= 20 within it), proven bounds beyond (reluinj.empirical.auto)
+DEFAULT_METHOD = "auto"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_SEED = 2**63
 MAX_N = 1000                      # columns of A
@@ -101,7 +106,7 @@ class ExperimentConfig:
     n: tuple[int, ...]
     alpha: tuple[float, ...]
     instances: int
-    method: str = "exact"
+    method: str = "auto"
     time_limit: float | None = 60.0
     decision: bool = False
     batch_size: int = 0
@@ -285,7 +290,7 @@ def validate_config(raw: Mapping[str, Any], *, source: str = "config") -> Experi
     ns = _int_list(raw["n"], "n")
     alphas = _alpha_list(raw["alpha"])
     instances = _int(raw, "instances", 1, MAX_INSTANCES, inclusive=True)
-    method = raw.get("method", "exact")
+    method = raw.get("method", DEFAULT_METHOD)
     allowed_methods = available_methods()
     if not isinstance(method, str) or method not in allowed_methods:
         raise ConfigError(

@@ -111,6 +111,8 @@ def solve_instance(params: SolverParams, task: Task) -> Row:
         time_s=float(res.time_s), nodes=int(res.nodes), lps=int(res.lps),
         witness=None if res.witness is None else [float(x) for x in res.witness],
     )
+    lower_by, upper_by = bound_sources(res.method, res.info or {})
+    row.update(lower_by=lower_by, upper_by=upper_by)
     info, timings = split_timings(res.info or {})
     row["info"] = json.dumps(info, sort_keys=True, default=str) if info else None
     row["timings"] = json.dumps(timings, sort_keys=True, default=str) if timings else None
@@ -118,16 +120,52 @@ def solve_instance(params: SolverParams, task: Task) -> Row:
 
 
 def is_timing_key(key: str) -> bool:
-    """Solver info entries that are wall times (``*_s``, ``*time*``): they vary run to run."""
+    """Solver info entries that are wall times (``*_s``, ``*seconds``, ``*time*``): they vary
+    run to run."""
     k = key.lower()
-    return k.endswith("_s") or "time" in k
+    return k.endswith(("_s", "seconds")) or "time" in k
+
+
+def bound_sources(method: str, info: Mapping[str, Any]) -> tuple[str, str]:
+    """``(lower_by, upper_by)``: the methods behind the proven bounds of a result.
+
+    Bounding methods name them in ``info["bound_methods"]`` (``auto``: e.g. ``"oracle"`` where the
+    oracle proved k*, ``"root-lb"`` / ``"local"`` beyond); an exact solver proves both itself."""
+    bm = info.get("bound_methods")
+    if isinstance(bm, Mapping):
+        return str(bm.get("lower", method)), str(bm.get("upper", method))
+    return method, method
+
+
+def _split(value: Any) -> tuple[Any, Any]:
+    """(value without timing entries, timing entries only or None), through dicts and lists."""
+    if isinstance(value, Mapping):
+        det = {}
+        tim = {}
+        for k, v in value.items():
+            if is_timing_key(str(k)):
+                tim[k] = v
+            else:
+                d, t = _split(v)
+                det[k] = d
+                if t is not None:
+                    tim[k] = t
+        return det, (tim or None)
+    if isinstance(value, list | tuple):
+        pairs = [_split(v) for v in value]
+        tims = [t for _, t in pairs]
+        return [d for d, _ in pairs], (tims if any(t is not None for t in tims) else None)
+    return value, None
 
 
 def split_timings(info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split SolveResult.info into (deterministic entries, timing entries)."""
-    det = {k: v for k, v in info.items() if not is_timing_key(str(k))}
-    tim = {k: v for k, v in info.items() if is_timing_key(str(k))}
-    return det, tim
+    """Split SolveResult.info into (deterministic entries, timing entries).
+
+    Timing keys (:func:`is_timing_key`) are moved out at every depth, so nested records such as
+    ``auto_plan = [{"step": "oracle", "time_s": 0.2}]`` keep their deterministic part in ``info``
+    and their times in ``timings`` (same nesting, ``null`` where an element had none)."""
+    det, tim = _split(info)
+    return det, (tim or {})
 
 
 def solve_batch(params: SolverParams, batch: Sequence[Task]) -> list[Row]:

@@ -77,6 +77,9 @@ ROW_SCHEMA = pa.schema([
     ("error", pa.string()),
     ("run_id", pa.string()),
     ("host", pa.string()),              # machine (worker) that solved the instance
+    ("lower_by", pa.string()),          # method that proved lower_bound (e.g. "oracle", "root-lb",
+                                        # "trivial"); null in rows stored before this column
+    ("upper_by", pa.string()),          # method whose checked witness gives upper_bound
 ])
 
 #: Columns that differ between two runs of the same config (wall times, which run and machine

@@ -40,7 +40,7 @@ def test_points_use_round_and_merge_duplicates():
 
 def test_defaults_and_roundtrip():
     cfg = loads_config(config_toml(method=None, time_limit=None))
-    assert cfg.method == "exact" and cfg.time_limit == 60.0 and cfg.decision is False
+    assert cfg.method == "auto" and cfg.time_limit == 60.0 and cfg.decision is False
     assert loads_config(cfg.to_toml()) == cfg
     assert cfg.config_hash() == loads_config(cfg.to_toml()).config_hash()
     assert cfg.config_hash() != loads_config(config_toml(seed="8", method=None,
