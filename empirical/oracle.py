@@ -136,6 +136,10 @@ class _State:
                 self.cor, self.wc, self.LD, self.U, self.pool_rows, self.pool_sg, self.pool_w,
                 self.tr, self.it_pid, self.it_y, self.best_u)
 
+    def sizes(self) -> tuple[int, int, int]:
+        """Capacities of the pool, tree and item buffers."""
+        return (self.pool_rows.shape[0], self.tr.shape[0], self.it_pid.shape[0])
+
     def grow(self, st: np.ndarray, record: bool, depth: int) -> None:
         m = self.sg.shape[1]
         need_pool = int(st[oc.S_NPOOL]) + 4 * m + 8
@@ -149,10 +153,13 @@ class _State:
                 self.pool_sg = _resize(self.pool_sg, K)
                 self.pool_w = _resize(self.pool_w, K)
         if record:
-            if st[oc.S_NTREE] + 4 * m + 8 > self.tr.shape[0]:
-                self.tr = _resize(self.tr, 2 * self.tr.shape[0] + 4 * m + 8)
-            if st[oc.S_NITEMS] + 6 * m + 8 > self.it_pid.shape[0]:
-                I = 2 * self.it_pid.shape[0] + 6 * m + 8
+            # the kernel returns RC_GROW unless this much room is free (same functions)
+            need_t = oc.tree_room(m)
+            need_i = oc.items_room(m, self.U.shape[1] + 1)
+            if st[oc.S_NTREE] + need_t > self.tr.shape[0]:
+                self.tr = _resize(self.tr, 2 * self.tr.shape[0] + need_t)
+            if st[oc.S_NITEMS] + need_i > self.it_pid.shape[0]:
+                I = 2 * self.it_pid.shape[0] + need_i
                 self.it_pid = _resize(self.it_pid, I)
                 self.it_y = _resize(self.it_y, I)
 
@@ -355,7 +362,11 @@ def solve_oracle(
         rc = oc.search(B, wt, BT, BB, opt, fopt, stt, cnt, *S.args())
         if rc != oc.RC_GROW:
             break
+        before = (S.sizes(), int(stt[oc.S_NPOOL]))
         S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
+        if (S.sizes(), int(stt[oc.S_NPOOL])) == before:  # never loop on RC_GROW
+            raise RuntimeError("oracle: internal error: the search asked for buffer room that "
+                               "was not added (please report)")
     if opts["keep_state"]:  # for analysis: the kernel buffers of this solve
         solve_oracle.last_state = (B, S, stt, cnt)  # type: ignore[attr-defined]
     if rc == oc.RC_DEGENERATE:

@@ -190,6 +190,19 @@ P_FOUND = 3
 
 
 @njit(cache=True)
+def tree_room(m):
+    """Free tree records a node needs before it is processed (``Solver.grow`` uses the same)."""
+    return 6 * m + 8
+
+
+@njit(cache=True)
+def items_room(m, n1):
+    """Free proof items a node needs: forced rows, one packing, and gap-1 virtual branches
+    (up to ``m`` bound leaves of at most ``n1`` items each)."""
+    return 6 * m + 8 + m * n1
+
+
+@njit(cache=True)
 def _add_pool(pool_rows, pool_sg, pool_w, st, cor, ncor, w, sgrow):
     pid = st[S_NPOOL]
     for a in range(ncor):
@@ -1130,8 +1143,8 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 rc = RC_NODE_LIMIT
                 break
             if st[S_NPOOL] + 4 * m + 8 > cap_pool or (
-                rec and (st[S_NTREE] + 6 * m + 8 > cap_tree
-                         or st[S_NITEMS] + 6 * m + 8 + m * n1 > cap_items)):
+                rec and (st[S_NTREE] + tree_room(m) > cap_tree
+                         or st[S_NITEMS] + items_room(m, n1) > cap_items)):
                 rc = RC_GROW
                 break
             cnt[C_NODES] += 1
