@@ -168,7 +168,10 @@ def test_interrupted_run_resumes_to_same_table(sig, jobs, slow_cfg_file, slow_re
                                                tmp_path):
     out = tmp_path / "out"
     with open(tmp_path / "stderr.txt", "w") as log:
-        proc = cli_run(slow_cfg_file, out, "--jobs", str(jobs), log=log)
+        # one instance per batch: at most `jobs` instances are in flight when the signal lands,
+        # so the run stops well before its 30 instances even on an idle, fast machine (with
+        # automatic batches of ~1 s of work it could finish first: `assert 30 < 30`)
+        proc = cli_run(slow_cfg_file, out, "--jobs", str(jobs), "--batch-size", "1", log=log)
         try:
             _wait_for_rows(out, proc)
             os.kill(proc.pid, sig)
