@@ -960,6 +960,41 @@ def _restore_packing(d, e, m, sg, owner, slot_pid, slot_nf, DS):
     DS[d, D_NPK] = npk
 
 
+@njit(cache=True, inline="always")
+def _inherit_slots(d, m, owner, slot_pid, slot_nf, DS, remap):
+    """Depth d+1 inherits the alive packing slots of d (``slot_nf > 0``), renumbered densely;
+    ``owner`` is remapped through ``remap`` (rows of dead slots become unowned)."""
+    c = d + 1
+    ns = 0
+    for q in range(DS[d, D_NSLOT]):
+        if slot_nf[d, q] > 0:
+            slot_pid[c, ns] = slot_pid[d, q]
+            slot_nf[c, ns] = slot_nf[d, q]
+            remap[q] = ns
+            ns += 1
+        else:
+            remap[q] = -1
+    for i in range(m):
+        o = owner[d, i]
+        owner[c, i] = remap[o] if o >= 0 else -1
+    DS[c, D_NSLOT] = ns
+
+
+@njit(cache=True, inline="always")
+def _copy_corral(d, n, opt, DS, cor, wc, LD):
+    """Depth d+1 starts its node test warm from d's final corral, weights and Cholesky factor
+    (nothing when warm starts are switched off)."""
+    c = d + 1
+    nc = DS[d, D_NCOR] if opt[O_WARM] != 0 else 0
+    for a in range(nc):
+        cor[c, a] = cor[d, a]
+        wc[c, a] = wc[d, a]
+        for b in range(a + 1):
+            LD[c, a, b] = LD[d, a, b]
+        LD[c, a, n + 1] = LD[d, a, n + 1]
+    DS[c, D_NCOR] = nc
+
+
 @njit(cache=True)
 def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, slot_nf, DS,
                 cor, wc, LD, U, pool_rows, n1, tr, it_pid, it_y, remap):
@@ -975,24 +1010,13 @@ def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, sl
         fixed[c, a] = fixed[d, a]
     fixed[c, nf] = r
     DS[c, D_NFIX] = nf + 1
-    ns = 0
     if opt[O_INHERIT] != 0:
-        for q in range(DS[d, D_NSLOT]):
-            if slot_nf[d, q] > 0:
-                slot_pid[c, ns] = slot_pid[d, q]
-                slot_nf[c, ns] = slot_nf[d, q]
-                remap[q] = ns
-                ns += 1
-            else:
-                remap[q] = -1
-        for i in range(m):
-            o = owner[d, i]
-            owner[c, i] = remap[o] if o >= 0 else -1
+        _inherit_slots(d, m, owner, slot_pid, slot_nf, DS, remap)
     else:
         for i in range(m):
             owner[c, i] = -1
-    DS[c, D_NSLOT] = ns
-    DS[c, D_NPK] = ns
+        DS[c, D_NSLOT] = 0
+    DS[c, D_NPK] = DS[c, D_NSLOT]
     DS[c, D_NP] = DS[d, D_NP]
     q = owner[c, r]
     owner[c, r] = -1
@@ -1031,14 +1055,7 @@ def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, sl
                 U[c, k] = U[d, k]
         else:
             DS[c, D_WVALID] = 0
-    nc = DS[d, D_NCOR] if opt[O_WARM] != 0 else 0
-    for a in range(nc):
-        cor[c, a] = cor[d, a]
-        wc[c, a] = wc[d, a]
-        for b in range(a + 1):
-            LD[c, a, b] = LD[d, a, b]
-        LD[c, a, n + 1] = LD[d, a, n + 1]
-    DS[c, D_NCOR] = nc
+    _copy_corral(d, n, opt, DS, cor, wc, LD)
     DS[c, D_LB] = DS[c, D_NP] + DS[c, D_NPK]
     return True
 
@@ -1066,30 +1083,11 @@ def _make_neg_child(d, m, n, opt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
             fixed[c, nf + k] = i
             k += 1
     DS[c, D_NFIX] = nf + k
-    ns = 0
-    for q in range(DS[d, D_NSLOT]):
-        if slot_nf[d, q] > 0:
-            slot_pid[c, ns] = slot_pid[d, q]
-            slot_nf[c, ns] = slot_nf[d, q]
-            remap[q] = ns
-            ns += 1
-        else:
-            remap[q] = -1
-    for i in range(m):
-        o = owner[d, i]
-        owner[c, i] = remap[o] if o >= 0 else -1
-    DS[c, D_NSLOT] = ns
-    DS[c, D_NPK] = ns
+    _inherit_slots(d, m, owner, slot_pid, slot_nf, DS, remap)
+    DS[c, D_NPK] = DS[c, D_NSLOT]
     DS[c, D_NP] = DS[d, D_NP]
     DS[c, D_WVALID] = 0
-    nc = DS[d, D_NCOR] if opt[O_WARM] != 0 else 0
-    for a in range(nc):
-        cor[c, a] = cor[d, a]
-        wc[c, a] = wc[d, a]
-        for b in range(a + 1):
-            LD[c, a, b] = LD[d, a, b]
-        LD[c, a, n + 1] = LD[d, a, n + 1]
-    DS[c, D_NCOR] = nc
+    _copy_corral(d, n, opt, DS, cor, wc, LD)
     DS[c, D_LB] = DS[c, D_NP] + DS[c, D_NPK]
     return k
 
