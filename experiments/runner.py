@@ -186,11 +186,16 @@ def task_key(t: Task | Mapping[str, Any]) -> tuple[int, int, int]:
 class BatchPlanner:
     """Cuts the task list into batches, lazily, as a backend asks for them.
 
-    Size ``b = round(target_s / t)`` where ``t`` is the mean solve time per instance of the rows
-    received so far (1 until the first rows arrive), capped by ``max_size`` and by
-    ``remaining / (2 workers)`` so that the last batches still spread over every worker.
-    A fixed ``batch_size`` (config or ``--batch-size``) overrides the rule.  Thread-safe: joblib
-    asks for the next batch from its callback thread.
+    A batch takes consecutive tasks while their estimated solve times add up to at most
+    ``target_s`` (at least one task).  The estimate of a task is the mean solve time of the rows
+    received so far *for its point* ``(n, m)``; for a point not seen yet, the largest per-point
+    mean seen (pessimistic: an unknown point may be the expensive one), or the mean of all rows
+    if none carries its point, or ``target_s`` before any row arrives (a batch of one).  Sizing
+    per point keeps a round-robin study over cheap and expensive points from holding rows of
+    the cheap ones back behind a long batch.  Batches are further capped by ``max_size`` and by
+    ``remaining / (2 workers)`` so that the last batches still spread over every worker.  A fixed
+    ``batch_size`` (config or ``--batch-size``) overrides the rule.  Thread-safe: joblib asks for
+    the next batch from its callback thread.
     """
 
     OVERHEAD_S = 2e-4  # per instance besides the solver: sampling, the row, pickling
@@ -206,29 +211,53 @@ class BatchPlanner:
         self._pos = 0
         self._sum_t = 0.0
         self._count = 0
+        self._pt: dict[tuple[int, int], list[float]] = {}  # (n, m) -> [sum of times, count]
+        self._pt_max = 0.0
         self._lock = threading.Lock()
         self.sizes: list[int] = []
 
     def observe(self, rows: Iterable[Row]) -> None:
-        """Feed the solve times of received rows into the estimate."""
+        """Feed the solve times of received rows into the estimates."""
         with self._lock:
             for r in rows:
                 t = r.get("time_s")
-                if t is not None and math.isfinite(t):
-                    self._sum_t += float(t) + self.OVERHEAD_S
-                    self._count += 1
+                if t is None or not math.isfinite(t):
+                    continue
+                t = float(t) + self.OVERHEAD_S
+                self._sum_t += t
+                self._count += 1
+                if "n" in r and "m" in r:
+                    acc = self._pt.setdefault((int(r["n"]), int(r["m"])), [0.0, 0])
+                    acc[0] += t
+                    acc[1] += 1
+                    self._pt_max = max(self._pt_max, acc[0] / acc[1])
 
     def per_instance_s(self) -> float | None:
+        """Mean solve time per instance over all rows received (None before the first)."""
         return self._sum_t / self._count if self._count else None
+
+    def estimate_s(self, task: Task) -> float:
+        """Estimated solve time of ``task`` (see the class docstring)."""
+        acc = self._pt.get((task[0], task[1]))
+        if acc is not None:
+            return acc[0] / acc[1]
+        if self._pt:
+            return self._pt_max
+        est = self.per_instance_s()
+        return self.target_s if est is None else est
 
     def next_size(self) -> int:
         if self.fixed:
             return self.fixed
         remaining = len(self.tasks) - self._pos
-        tail = math.ceil(remaining / (2 * max(1, self.workers())))
-        est = self.per_instance_s()
-        size = 1 if est is None else round(self.target_s / max(est, 1e-9))
-        return max(1, min(size, self.max_size, tail))
+        cap = min(self.max_size, math.ceil(remaining / (2 * max(1, self.workers()))))
+        size, total = 0, 0.0
+        while size < cap:
+            total += max(self.estimate_s(self.tasks[self._pos + size]), 1e-9)
+            if size > 0 and total > self.target_s * (1 + 1e-9):
+                break
+            size += 1
+        return max(1, size)
 
     def __iter__(self) -> Iterator[list[Task]]:
         while True:

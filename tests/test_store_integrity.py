@@ -315,6 +315,24 @@ def test_batch_planner_covers_every_task_once_in_order_and_sizes_from_times():
     assert [len(b) for b in fixed] == [3, 3, 3, 1]
 
 
+def test_batch_planner_sizes_per_point_so_cheap_rows_are_not_held_behind_expensive_ones():
+    # a round-robin study: three cheap points (1 ms) and one expensive point (10 s)
+    pts = [(4, 20), (5, 25), (6, 30), (16, 96)]
+    tasks = [(n, m, i, m / n, None) for i in range(50) for (n, m) in pts]
+    p = BatchPlanner(tasks, lambda: 2, target_s=1.0)
+    p.observe([{"n": n, "m": m, "time_s": 0.001} for n, m in pts[:3] for _ in range(300)])
+    p.observe([{"n": 16, "m": 96, "time_s": 10.0}])
+    assert p.per_instance_s() < 0.02  # a global mean would put ~50 instances (~120 s) in a batch
+    batches = list(p)
+    assert [t for b in batches for t in b] == tasks
+    for b in batches:
+        expensive = [t for t in b if t[0] == 16]
+        assert not expensive or len(b) == 1, "an expensive task shares its batch"
+    assert max(len(b) for b in batches) == 3  # the cheap runs between two expensive tasks
+    # a point never seen is assumed as expensive as the most expensive point seen
+    assert p.estimate_s((7, 35, 0, 5.0, None)) >= 10.0
+
+
 def _remaining(sizes, total):
     out = []
     for s in sizes:
