@@ -337,14 +337,16 @@ def _levels_arg(text: str) -> tuple[str, ...]:
     return tuple(normalize_level(s.strip()) for s in text.split(",") if s.strip())
 
 
-def cmd_analyze_fits(args: argparse.Namespace) -> int:
+def cmd_analyze_fits(args: argparse.Namespace, points: list[dict] | None = None) -> int:
+    """The fits; ``points`` (a study directory's pooled per-point table) goes into the JSON
+    object under ``"points"`` (the text form has printed it already)."""
     from .fit_summary import fit_summary
     from .sources import load_rows
 
     rows, _ = load_rows(args.dir)
     d, _fits = fit_summary(rows, seed=args.seed, n_boot=args.boot, levels=_levels_arg(args.levels))
     if args.json:
-        _print_json(d)
+        _print_json(d if points is None else {**d, "points": points})
         return EXIT_OK
     from .report import fmt, fmt_ci
 
@@ -412,12 +414,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return cmd_analyze_fits(args)
     p = Path(args.dir)
     if p.is_dir() and not (p / "parts").is_dir():  # a study: a directory of results directories
+        from .analysis import summary_records
         from .sources import load_rows, store_dirs
 
-        with contextlib.suppress(ReluInjError):
+        try:
             store_dirs(p)
             summary = summarize(load_rows(p)[0])
-            return _print_summary(summary, args.json)
+        except ReluInjError:
+            pass  # not a study either: the error below names what is wrong
+        else:
+            # a study's analysis is its fits (the numbers of its report.md), after the pooled
+            # per-point table ("points" in the JSON object)
+            if args.json:
+                return cmd_analyze_fits(args, points=summary_records(summary))
+            _print_summary(summary, False)
+            print()
+            return cmd_analyze_fits(args)
     root = _results_dir(args.dir)
     summary = summarize(load(root))
     return _print_summary(summary, args.json)
@@ -665,8 +677,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="P(injective) with Wilson 95%% CI and mean k* per (n, m)")
     a.add_argument("dir", help="results directory")
-    a.add_argument("--json", action="store_true", help="print a JSON array (with --fits: one "
-                   "JSON object)")
+    a.add_argument("--json", action="store_true", help="print a JSON array (with --fits, or for "
+                   "a directory of results directories: one JSON object with the fits, and the "
+                   "per-point table under 'points')")
     a.add_argument("--fits", action="store_true",
                    help="GLM fits alpha_50(n), extrapolation alpha_inf, slopes e(alpha); DIR may "
                         "also be a directory of results directories")

@@ -153,8 +153,16 @@ def test_a_study_directory_pools_its_stores_and_drops_duplicate_instances(laptop
     study = tmp_path / "study"
     for part in ("a", "b"):  # the same seed twice: the same matrices, kept once
         shutil.copytree(laptop_copy / "parts", study / part / "parts")
-    rc, pooled, err = call(capsys, "analyze", study, "--json")
+    rc, pooled, err = call(capsys, "analyze", study, "--json", *FAST)
     assert rc == 0, err
+    pooled = _strict(pooled)
     rc, single, _ = call(capsys, "analyze", laptop_copy, "--json")
     strip = [{k: v for k, v in r.items() if k != "mean_time_s"} for r in _strict(single)]
-    assert [{k: v for k, v in r.items() if k != "mean_time_s"} for r in _strict(pooled)] == strip
+    assert [{k: v for k, v in r.items() if k != "mean_time_s"} for r in pooled["points"]] == strip
+    # a study's `analyze --json` is its fits (the report's numbers) plus the per-point table
+    rc, fits, _ = call(capsys, "analyze", study, "--fits", "--json", *FAST)
+    assert {k: v for k, v in pooled.items() if k != "points"} == _strict(fits)
+    rc, _, err = call(capsys, "report", study, *FAST)
+    assert rc == 0, err
+    assert _strict((study / "fits.json").read_text()) == _strict(fits)
+    assert pooled["alpha_inf"]["estimate"] is not None
