@@ -44,11 +44,43 @@ FEAS_TOL = 1e-9
 CERT_TOL = 1e-8
 
 
+_BANNER_DONE = False
+
+
+def silence_highs_banner() -> None:
+    """Construct the process's first ``highspy.Highs`` with file descriptor 1 sent to /dev/null.
+
+    highspy 1.16 prints its two-line banner to C-level stdout when the first ``Highs`` object of
+    a process is built, before any option can be set, so ``output_flag = False`` cannot stop it
+    (ERGO-Code/HiGHS issues 1702, 2749); it corrupted tables printed to stdout (``reluinj bench``).
+    Later objects print nothing, so doing this once per process is enough.
+    """
+    global _BANNER_DONE
+    if _BANNER_DONE:
+        return
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        _BANNER_DONE = True
+
+
 def quiet_highs(**options: object) -> highspy.Highs:
     """A new ``highspy.Highs`` set up as every LP of this package runs: no output, one thread and a
     fixed random seed (the same answers whatever the worker count), then ``options`` on top."""
     import highspy
 
+    silence_highs_banner()
     h = highspy.Highs()
     base = {"output_flag": False, "log_to_console": False, "threads": 1, "random_seed": 0}
     for key, val in {**base, **options}.items():
@@ -291,6 +323,7 @@ def pattern_lp_cvxpy(
         rowcon = (-sigma[act, None] * An[act]) @ u + t <= 0
         cons.append(rowcon)
     prob = cp.Problem(cp.Maximize(t), cons)
+    silence_highs_banner()  # cvxpy's HiGHS interface builds a Highs object too
     prob.solve(solver=solver)
     if prob.status not in ("optimal", "optimal_inaccurate") or u.value is None:
         return PatternLPResult("ambiguous", float("nan"), float("nan"), np.zeros(n))

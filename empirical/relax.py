@@ -57,7 +57,7 @@ from .bounding import (
     make_result,
     reduce_input,
 )
-from .lp import quiet_highs
+from .lp import quiet_highs, silence_highs_banner
 from .result import SolveResult
 
 #: cold solves of models with m·n at least this use HiGHS's interior point method with crossover
@@ -208,6 +208,7 @@ class HingeCvxpy:
             raise ValueError(f"weights must be {self.m} finite non-negative numbers")
         self._w.value = w
         t = time.perf_counter()
+        silence_highs_banner()
         with np.errstate(invalid="ignore"):  # cvxpy's interval bounds meet inf - inf (harmless)
             self._prob.solve(solver=self.solver)
         self.seconds += time.perf_counter() - t
