@@ -50,6 +50,19 @@ def _levels_text(excl: list[str], levels: Sequence[str]) -> str:
     return f"excludes level(s) {ex}; consistent with level(s) {ke}"
 
 
+def _published_text(d: dict, est: dict) -> str:
+    """'; of the published values it excludes …' for the full-RSB and Euler capacities."""
+    pub = d["theory"].get("published", {})
+    if not pub or "excludes_published" not in est:
+        return ""
+    excl = est["excludes_published"]
+    name = {k: f"{v['source'].split(',')[0]} {fmt(float(v['alpha_inj']), 3)}"
+            for k, v in pub.items()}
+    ex = ", ".join(name[k] for k in excl) or "none"
+    ke = ", ".join(name[k] for k in pub if k not in excl) or "none"
+    return f"; of the published values outside fl RDT it excludes {ex} and is consistent with {ke}"
+
+
 def conclusion(d: dict) -> list[str]:
     """Plain-words conclusion, every statement computed from ``d``."""
     levels = d["theory"]["levels"]
@@ -61,14 +74,14 @@ def conclusion(d: dict) -> list[str]:
             f"The 50 % point of P(injective) extrapolates to α_∞ = {fmt(ai['estimate'], 3)} "
             f"(95 % interval {fmt_ci(ai['ci'], 3)}, half-width {fmt(hw, 3)}, including the spread "
             f"{fmt(ai['systematic_spread'], 3)} between the acceptable ansätze); the interval "
-            f"{_levels_text(ai['excludes'], levels)}.")
+            f"{_levels_text(ai['excludes'], levels)}{_published_text(d, ai)}.")
     else:
         out.append("α_∞ could not be extrapolated: " + d["skipped"].get("alpha_inf", "no fit"))
     ak = d["alpha_k_inf"]
     if ak.get("estimate") is not None:
         out.append(f"The α where E[k*] = n extrapolates to {fmt(ak['estimate'], 3)} "
                    f"(95 % interval {fmt_ci(ak['ci'], 3)}), which "
-                   f"{_levels_text(ak['excludes'], levels)}.")
+                   f"{_levels_text(ak['excludes'], levels)}{_published_text(d, ak)}.")
     for e in d["e"]:
         qual = ""
         if e.get("quadratic_p") is not None and e["quadratic_p"] < 0.05:
@@ -183,10 +196,13 @@ def render(d: dict, dirs: list[Path], rows: pd.DataFrame, figures: list[Path],
         if ak.get("estimate") is not None:
             L += ["", f"Extrapolated: {fmt(ak['estimate'])}, 95 % interval {fmt_ci(ak['ci'])} "
                   f"(best ansatz {ak['best_ansatz']})."]
-    L += ["", "## fl RDT thresholds α_inj", ""]
+    L += ["", "## Theory: fl RDT thresholds α_inj and published values", ""]
     L += _table(["level", "α_inj", "inside the α_∞ interval"],
                 [[lv, fmt(v, 6), "no" if lv in ai.get("excludes", []) else "yes"]
-                 for lv, v in d["theory"]["alpha_inj"].items()])
+                 for lv, v in d["theory"]["alpha_inj"].items()]
+                + [[v["source"], fmt(float(v["alpha_inj"]), 3),
+                    "no" if k in ai.get("excludes_published", []) else "yes"]
+                   for k, v in d["theory"].get("published", {}).items()])
     if d["skipped"]:
         L += ["", "## Not fitted", ""] + [f"- {k}: {v}" for k, v in d["skipped"].items()]
     L += ["", "## Figures", ""]

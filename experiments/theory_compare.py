@@ -13,6 +13,19 @@ from functools import cache
 DEFAULT_LEVELS: tuple[str, ...] = ("1", "2p", "2", "3")
 
 
+#: published capacities from outside fl RDT (constants of ../shared/docs/math.md, cited there):
+#: the replica full-RSB value and the Euler-characteristic heuristic
+PUBLISHED: dict[str, dict[str, float | str]] = {
+    "full_rsb": {"alpha_inj": 6.698, "source": "full RSB, replica theory (Maillard et al.)"},
+    "euler": {"alpha_inj": 8.34, "source": "Euler-characteristic heuristic (Paleka; Clum)"},
+}
+
+
+def published() -> dict[str, float]:
+    """``{name: α_inj}`` of :data:`PUBLISHED`."""
+    return {k: float(v["alpha_inj"]) for k, v in PUBLISHED.items()}
+
+
 @cache
 def threshold(level: str) -> float:
     """α_inj of fl RDT level ``level`` (NaN with a warning if it cannot be computed)."""
@@ -55,4 +68,5 @@ def energies(alpha: float, levels: Iterable[str]) -> dict[str, float]:
     return {lv: energy(round(float(alpha), 12), lv) for lv in levels}
 
 
-__all__ = ["DEFAULT_LEVELS", "energies", "energy", "excluded", "threshold", "thresholds"]
+__all__ = ["DEFAULT_LEVELS", "PUBLISHED", "energies", "energy", "excluded", "published", "threshold",
+           "thresholds"]

@@ -58,6 +58,12 @@ def test_analyze_fits_json_keys_and_determinism(laptop_copy, capsys):
     ests = [a["estimate"] for a in d["alpha_50"]]
     assert ests == sorted(ests)  # the transition moves right with n on these data
     assert _is_ci(d["alpha_inf"]["ci"], d["alpha_inf"]["estimate"])
+    # the published capacities outside fl RDT (math.md): full RSB 6.698, Euler heuristic 8.34
+    pub = {k: v["alpha_inj"] for k, v in d["theory"]["published"].items()}
+    assert pub == {"full_rsb": 6.698, "euler": 8.34}
+    lo, hi = d["alpha_inf"]["ci"]
+    assert set(d["alpha_inf"]["excludes_published"]) == {k for k, v in pub.items()
+                                                         if not lo <= v <= hi}
     assert {e["alpha"] for e in d["e"]} >= {4.0, 5.0, 6.0, 7.0}
     for e in d["e"]:
         assert _is_ci(e["ci"], e["estimate"])
@@ -94,6 +100,7 @@ def test_report_writes_markdown_figures_and_the_analyze_numbers(laptop_copy, cap
     for a in d["alpha_50"]:
         assert f"{a['estimate']:.4f}" in md and f"{a['ci'][0]:.4f}" in md
     assert "## Conclusion" in md and "excludes level" in md
+    assert "published values outside fl RDT" in md and "Euler-characteristic heuristic" in md
     assert "Generated" in md and "cores" in md
 
 
