@@ -32,11 +32,14 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from reluinj.empirical.errors import ReluInjError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -337,13 +340,16 @@ def _levels_arg(text: str) -> tuple[str, ...]:
     return tuple(normalize_level(s.strip()) for s in text.split(",") if s.strip())
 
 
-def cmd_analyze_fits(args: argparse.Namespace, points: list[dict] | None = None) -> int:
-    """The fits; ``points`` (a study directory's pooled per-point table) goes into the JSON
-    object under ``"points"`` (the text form has printed it already)."""
+def cmd_analyze_fits(args: argparse.Namespace, rows: pd.DataFrame | None = None,
+                     points: list[dict] | None = None) -> int:
+    """The fits of ``rows`` (default: loaded from ``args.dir``); ``points`` (a study directory's
+    pooled per-point table) goes into the JSON object under ``"points"`` (the text form has
+    printed it already)."""
     from .fit_summary import fit_summary
     from .sources import load_rows
 
-    rows, _ = load_rows(args.dir)
+    if rows is None:
+        rows, _ = load_rows(args.dir)
     d, _fits = fit_summary(rows, seed=args.seed, n_boot=args.boot, levels=_levels_arg(args.levels))
     if args.json:
         _print_json(d if points is None else {**d, "points": points})
@@ -419,17 +425,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         try:
             store_dirs(p)
-            summary = summarize(load_rows(p)[0])
+            rows = load_rows(p)[0]
+            summary = summarize(rows)
         except ReluInjError:
             pass  # not a study either: the error below names what is wrong
         else:
             # a study's analysis is its fits (the numbers of its report.md), after the pooled
             # per-point table ("points" in the JSON object)
             if args.json:
-                return cmd_analyze_fits(args, points=summary_records(summary))
+                return cmd_analyze_fits(args, rows, points=summary_records(summary))
             _print_summary(summary, False)
             print()
-            return cmd_analyze_fits(args)
+            return cmd_analyze_fits(args, rows)
     root = _results_dir(args.dir)
     summary = summarize(load(root))
     return _print_summary(summary, args.json)

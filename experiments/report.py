@@ -43,10 +43,15 @@ def _halfwidth(ci) -> float:
     return (ci[1] - ci[0]) / 2 if ci and None not in ci else math.nan
 
 
+def _out_in(excl: Sequence[str], keys: Sequence[str], name=str) -> tuple[str, str]:
+    """(the excluded, the kept) of ``keys`` as comma lists of ``name(key)``, "none" if empty."""
+    ex = ", ".join(name(k) for k in excl) or "none"
+    ke = ", ".join(name(k) for k in keys if k not in excl) or "none"
+    return ex, ke
+
+
 def _levels_text(excl: list[str], levels: Sequence[str]) -> str:
-    kept = [lv for lv in levels if lv not in excl]
-    ex = ", ".join(excl) if excl else "none"
-    ke = ", ".join(kept) if kept else "none"
+    ex, ke = _out_in(excl, levels)
     return f"excludes level(s) {ex}; consistent with level(s) {ke}"
 
 
@@ -55,11 +60,8 @@ def _published_text(d: dict, est: dict) -> str:
     pub = d["theory"].get("published", {})
     if not pub or "excludes_published" not in est:
         return ""
-    excl = est["excludes_published"]
-    name = {k: f"{v['source'].split(',')[0]} {fmt(float(v['alpha_inj']), 3)}"
-            for k, v in pub.items()}
-    ex = ", ".join(name[k] for k in excl) or "none"
-    ke = ", ".join(name[k] for k in pub if k not in excl) or "none"
+    ex, ke = _out_in(est["excludes_published"], list(pub),
+                     lambda k: f"{pub[k]['label']} {fmt(float(pub[k]['alpha_inj']), 3)}")
     return f"; of the published values outside fl RDT it excludes {ex} and is consistent with {ke}"
 
 

@@ -16,8 +16,10 @@ DEFAULT_LEVELS: tuple[str, ...] = ("1", "2p", "2", "3")
 #: published capacities from outside fl RDT (constants of ../shared/docs/math.md, cited there):
 #: the replica full-RSB value and the Euler-characteristic heuristic
 PUBLISHED: dict[str, dict[str, float | str]] = {
-    "full_rsb": {"alpha_inj": 6.698, "source": "full RSB, replica theory (Maillard et al.)"},
-    "euler": {"alpha_inj": 8.34, "source": "Euler-characteristic heuristic (Paleka; Clum)"},
+    "full_rsb": {"alpha_inj": 6.698, "label": "full RSB",
+                 "source": "full RSB, replica theory (Maillard et al.)"},
+    "euler": {"alpha_inj": 8.34, "label": "Euler-characteristic heuristic",
+              "source": "Euler-characteristic heuristic (Paleka; Clum)"},
 }
 
 
