@@ -65,6 +65,45 @@ def _published_text(d: dict, est: dict) -> str:
     return f"; of the published values outside fl RDT it excludes {ex} and is consistent with {ke}"
 
 
+def _why_not(f: dict, best_aic: float) -> str:
+    """Why the acceptance rule of :mod:`.extrapolation` dropped ansatz ``f`` (its first failed test)."""
+    if f.get("dof", 0) < 1:
+        return "no degrees of freedom left"
+    if f["ansatz"] == "n^-omega" and len(f.get("params", ())) > 2:
+        from .extrapolation import OMEGA_BOUNDS
+
+        if min(abs(f["params"][2] - b) for b in OMEGA_BOUNDS) < 1e-3:
+            return "ω at a bound of its range"
+    if f["aic"] - best_aic > 2.0:
+        return f"ΔAIC {fmt(f['aic'] - best_aic, 1)} > 2"
+    z = f.get("heldout_z")
+    if z is not None and math.isfinite(z) and abs(z) > 2.0:
+        return f"held-out |z| {fmt(abs(z), 1)} > 2"
+    return "rule"
+
+
+def ansatz_text(ex: dict) -> str:
+    """Which ansätze the rule kept and why the others were dropped, with the union over all of
+    them as a sensitivity figure (not the result)."""
+    fits = ex.get("ansatze") or []
+    if not fits:
+        return ""
+    kept = [f for f in fits if f.get("acceptable")]
+    dropped = [f for f in fits if not f.get("acceptable")]
+    usable = [f for f in fits if f.get("dof", 0) >= 1]
+    best_aic = min((f["aic"] for f in usable), default=math.nan)
+    txt = ("acceptable: " + ", ".join(f["ansatz"] for f in kept) if kept else "acceptable: none")
+    if dropped:
+        txt += "; dropped by the rule: " + ", ".join(
+            f"{f['ansatz']} ({_why_not(f, best_aic)}; alone {fmt_ci(f['ci'], 3)})" for f in dropped)
+        cis = [f["ci"] for f in fits if f.get("ci") and None not in f["ci"]]
+        if cis:
+            lo, hi = min(c[0] for c in cis), max(c[1] for c in cis)
+            txt += (f". For comparison only, the union over all {len(cis)} fitted ansätze would be "
+                    f"{fmt_ci((lo, hi), 3)} (half-width {fmt((hi - lo) / 2, 3)})")
+    return txt
+
+
 def conclusion(d: dict) -> list[str]:
     """Plain-words conclusion, every statement computed from ``d``."""
     levels = d["theory"]["levels"]
@@ -74,9 +113,12 @@ def conclusion(d: dict) -> list[str]:
         hw = _halfwidth(ai["ci"])
         out.append(
             f"The 50 % point of P(injective) extrapolates to α_∞ = {fmt(ai['estimate'], 3)} "
-            f"(95 % interval {fmt_ci(ai['ci'], 3)}, half-width {fmt(hw, 3)}, including the spread "
+            f"(95 % interval {fmt_ci(ai['ci'], 3)}, half-width {fmt(hw, 4)}, including the spread "
             f"{fmt(ai['systematic_spread'], 3)} between the acceptable ansätze); the interval "
             f"{_levels_text(ai['excludes'], levels)}{_published_text(d, ai)}.")
+        at = ansatz_text(ai)
+        if at:
+            out.append(f"Extrapolation ansätze ({ai.get('rule', 'rule of the fits')}): {at}.")
     else:
         out.append("α_∞ could not be extrapolated: " + d["skipped"].get("alpha_inf", "no fit"))
     ak = d["alpha_k_inf"]
@@ -84,6 +126,9 @@ def conclusion(d: dict) -> list[str]:
         out.append(f"The α where E[k*] = n extrapolates to {fmt(ak['estimate'], 3)} "
                    f"(95 % interval {fmt_ci(ak['ci'], 3)}), which "
                    f"{_levels_text(ak['excludes'], levels)}{_published_text(d, ak)}.")
+        at = ansatz_text(ak)
+        if at:
+            out.append(f"Its extrapolation ansätze: {at}.")
     for e in d["e"]:
         qual = ""
         if e.get("quadratic_p") is not None and e["quadratic_p"] < 0.05:
@@ -95,7 +140,7 @@ def conclusion(d: dict) -> list[str]:
     hw = _halfwidth(ai["ci"]) if ai.get("ci") else math.nan
     met = "met" if hw <= ALPHA_INF_TARGET else "not met"
     out.append(f"Precision target for α_∞ (half-width ≤ {ALPHA_INF_TARGET}): {met} "
-               f"(half-width {fmt(hw, 3)}).")
+               f"(half-width {fmt(hw, 4)}).")
     for a in E_TARGET_ALPHAS:
         e = next((x for x in d["e"] if abs(x["alpha"] - a) < 1e-9), None)
         if e is None:

@@ -1,0 +1,31 @@
+"""The report's account of the extrapolation ansätze: kept ones, dropped ones with the reason the
+acceptance rule of ``extrapolation.extrapolate`` gives, and the all-ansätze union."""
+
+import numpy as np
+
+from reluinj.experiments.extrapolation import extrapolate
+from reluinj.experiments.report import ansatz_text
+
+
+def test_ansatz_text_names_the_dropped_ansatz_and_the_union_of_all():
+    # data from y = 6.7 - 8/n + 6/n^2 with small errors: the pure 1/n ansatz is far off in AIC
+    n = np.arange(4, 17, dtype=float)
+    se = np.full(n.size, 0.002)
+    y = 6.7 - 8 / n + 6 / n**2 + np.random.default_rng(0).normal(0, 0.002, n.size)
+    d = extrapolate(n, y, se).to_dict()
+    txt = ansatz_text(d)
+    kept = [f["ansatz"] for f in d["ansatze"] if f["acceptable"]]
+    dropped = [f for f in d["ansatze"] if not f["acceptable"]]
+    assert "1/n+1/n^2" in kept
+    assert any(f["ansatz"] == "1/n" for f in dropped)
+    assert "1/n (ΔAIC" in txt and "> 2" in txt
+    lo = min(f["ci"][0] for f in d["ansatze"])
+    hi = max(f["ci"][1] for f in d["ansatze"])
+    assert f"[{lo:.3f}, {hi:.3f}]" in txt
+
+
+def test_ansatz_text_with_every_ansatz_kept_has_no_comparison_union():
+    d = {"ansatze": [{"ansatz": "1/n", "acceptable": True, "dof": 3, "aic": 5.0,
+                      "ci": [6.0, 6.2]}]}
+    assert ansatz_text(d) == "acceptable: 1/n"
+    assert ansatz_text({}) == ""
