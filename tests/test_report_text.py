@@ -29,3 +29,16 @@ def test_ansatz_text_with_every_ansatz_kept_has_no_comparison_union():
                       "ci": [6.0, 6.2]}]}
     assert ansatz_text(d) == "acceptable: 1/n"
     assert ansatz_text({}) == ""
+
+
+def test_slopes_all_above_theory_are_named_with_the_gap():
+    from reluinj.experiments.report import _slopes_off_theory
+
+    th = {"1": 0.25, "2": 0.31, "3": 0.32}
+    es = [{"alpha": 4.0, "estimate": 0.35, "ci": [0.34, 0.36], "n": [4, 16], "theory": th},
+          {"alpha": 5.0, "estimate": 0.40, "ci": [0.30, 0.47], "n": [4, 12], "theory": th}]
+    assert _slopes_off_theory(es) == ""  # the second interval contains level 3
+    es[1]["ci"] = [0.38, 0.42]
+    txt = _slopes_off_theory(es)
+    assert "above every fl RDT level" in txt and "0.030–0.080" in txt and "n ≤ 16" in txt
+    assert _slopes_off_theory([]) == ""
