@@ -4,6 +4,7 @@ process, compare tables, list worker processes.  (Imported by test modules; not 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -102,8 +103,17 @@ def cli_run(cfg_file, out, *extra: str, log=None, flush="0.2") -> subprocess.Pop
     """Start ``python -m reluinj.experiments.cli run`` (stderr to ``log``, a file)."""
     cmd = [sys.executable, "-m", "reluinj.experiments.cli", "run", str(cfg_file), "--out",
            str(out), "--no-progress", "--flush-seconds", flush, *extra]
-    # stderr to a file, not a pipe: orphaned pool processes must not hold the test up
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+    # stderr to a file, not a pipe: orphaned pool processes must not hold the test up.
+    # SIGINT back to its default in the child: a test run started in the background by a
+    # non-interactive shell has SIGINT ignored, the child would inherit that, Python would then
+    # install no KeyboardInterrupt handler, and the SIGINT test's run would finish all its
+    # instances (`assert 30 < 30`, seen only in background runs of .ci/run)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def descendants(pid: int) -> list[int]:
