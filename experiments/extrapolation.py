@@ -130,6 +130,7 @@ class AnsatzFit:
     heldout_n: int | None
     heldout_z: float
     acceptable: bool = False
+    dropped_by: str = ""  # the first test of the acceptance rule it failed ("" if kept)
     boot_estimates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False,
                                        compare=False)
     boot_params: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False,
@@ -149,7 +150,7 @@ class AnsatzFit:
             "ci_fit": list(self.ci_fit), "ci_boot": list(self.ci_boot), "params": list(self.params),
             "chi2": self.chi2, "dof": self.dof, "p_value": self.p_value, "aic": self.aic,
             "heldout_n": self.heldout_n, "heldout_z": self.heldout_z,
-            "acceptable": self.acceptable,
+            "acceptable": self.acceptable, "dropped_by": self.dropped_by,
         }
 
 
@@ -253,6 +254,24 @@ def _on_bound(f: AnsatzFit) -> bool:
     return min(abs(w - OMEGA_BOUNDS[0]), abs(w - OMEGA_BOUNDS[1])) < 1e-3
 
 
+def _unusable(f: AnsatzFit) -> str:
+    """Why ``f`` cannot take part at all ("" if it can): no dof, no finite se, ω on a bound."""
+    if f.dof < 1 or not math.isfinite(f.se):
+        return "no degrees of freedom left"
+    if _on_bound(f):
+        return "ω at a bound of its range"
+    return ""
+
+
+def _rejected(f: AnsatzFit, best_aic: float) -> str:
+    """Why a usable ``f`` fails the acceptance rule ("" if it passes): ΔAIC > 2, held-out |z| > 2."""
+    if f.aic - best_aic > 2.0:
+        return f"ΔAIC {f.aic - best_aic:.1f} > 2"
+    if math.isfinite(f.heldout_z) and abs(f.heldout_z) > 2.0:
+        return f"held-out |z| {abs(f.heldout_z):.1f} > 2"
+    return ""
+
+
 def extrapolate(n: np.ndarray, y: np.ndarray, se: np.ndarray, *, boot: np.ndarray | None = None,
                 quantity: str = "alpha_50", ansatze: tuple[str, ...] = ANSATZE) -> Extrapolation:
     """Extrapolate ``y(n)`` (standard errors ``se``; optional bootstrap replicates ``boot`` of
@@ -268,19 +287,18 @@ def extrapolate(n: np.ndarray, y: np.ndarray, se: np.ndarray, *, boot: np.ndarra
         raise FitError(f"{quantity}: extrapolation needs y(n) at >= 3 values of n (have "
                        f"{np.unique(n).size}: {sorted(int(v) for v in n)})")
     fits = [f for f in (_one(a, n, y, se, boot) for a in ansatze) if f is not None]
-    usable = [f for f in fits if f.dof >= 1 and math.isfinite(f.se) and not _on_bound(f)]
+    usable = [f for f in fits if not _unusable(f)]
     note = ""
     if not usable:
         raise FitError(f"{quantity}: no ansatz could be fitted with dof >= 1 to n = "
                        f"{sorted(int(v) for v in n)}")
     best_aic = min(f.aic for f in usable)
-    acc = [f for f in usable if f.aic - best_aic <= 2.0
-           and (not math.isfinite(f.heldout_z) or abs(f.heldout_z) <= 2.0)]
-    if not acc:
-        acc = usable
+    why = {f.ansatz: _unusable(f) or _rejected(f, best_aic) for f in fits}
+    if all(why[f.ansatz] for f in usable):
+        why.update({f.ansatz: "" for f in usable})
         note = "no ansatz passed the acceptance rule; the interval is the union over all fitted"
-    names = {f.ansatz for f in acc}
-    fits = [AnsatzFit(**{**f.__dict__, "acceptable": f.ansatz in names}) for f in fits]
+    fits = [AnsatzFit(**{**f.__dict__, "acceptable": not why[f.ansatz],
+                         "dropped_by": why[f.ansatz]}) for f in fits]
     acc = [f for f in fits if f.acceptable]
     best = min(acc, key=lambda f: f.aic)
     lo = min(f.ci[0] for f in acc)

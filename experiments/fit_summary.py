@@ -25,12 +25,10 @@ def fit_summary(rows: pd.DataFrame, *, seed: int = DEFAULT_SEED, n_boot: int = D
     d["theory"] = {"levels": list(levels), "alpha_inj": thr,
                    "source": "reluinj.theory (fl RDT; level 1 = RS, 2p, 2 = 1RSB, 3 = 2RSB)"}
     d["theory"]["published"] = {k: dict(v) for k, v in tc.PUBLISHED.items()}
-    ai = d["alpha_inf"]
-    ai["excludes"] = tc.excluded(ai.get("ci"), thr)
-    ai["excludes_published"] = tc.excluded(ai.get("ci"), tc.published())
-    ak = d["alpha_k_inf"]
-    ak["excludes"] = tc.excluded(ak.get("ci"), thr)
-    ak["excludes_published"] = tc.excluded(ak.get("ci"), tc.published())
+    pub = tc.published()
+    for est in (d["alpha_inf"], d["alpha_k_inf"]):
+        est["excludes"] = tc.excluded(est.get("ci"), thr)
+        est["excludes_published"] = tc.excluded(est.get("ci"), pub)
     for e in d["e"]:
         vals = tc.energies(e["alpha"], levels)
         e["theory"] = vals

@@ -65,23 +65,6 @@ def _published_text(d: dict, est: dict) -> str:
     return f"; of the published values outside fl RDT it excludes {ex} and is consistent with {ke}"
 
 
-def _why_not(f: dict, best_aic: float) -> str:
-    """Why the acceptance rule of :mod:`.extrapolation` dropped ansatz ``f`` (its first failed test)."""
-    if f.get("dof", 0) < 1:
-        return "no degrees of freedom left"
-    if f["ansatz"] == "n^-omega" and len(f.get("params", ())) > 2:
-        from .extrapolation import OMEGA_BOUNDS
-
-        if min(abs(f["params"][2] - b) for b in OMEGA_BOUNDS) < 1e-3:
-            return "ω at a bound of its range"
-    if f["aic"] - best_aic > 2.0:
-        return f"ΔAIC {fmt(f['aic'] - best_aic, 1)} > 2"
-    z = f.get("heldout_z")
-    if z is not None and math.isfinite(z) and abs(z) > 2.0:
-        return f"held-out |z| {fmt(abs(z), 1)} > 2"
-    return "rule"
-
-
 def ansatz_text(ex: dict) -> str:
     """Which ansätze the rule kept and why the others were dropped, with the union over all of
     them as a sensitivity figure (not the result)."""
@@ -90,12 +73,11 @@ def ansatz_text(ex: dict) -> str:
         return ""
     kept = [f for f in fits if f.get("acceptable")]
     dropped = [f for f in fits if not f.get("acceptable")]
-    usable = [f for f in fits if f.get("dof", 0) >= 1]
-    best_aic = min((f["aic"] for f in usable), default=math.nan)
     txt = ("acceptable: " + ", ".join(f["ansatz"] for f in kept) if kept else "acceptable: none")
     if dropped:
         txt += "; dropped by the rule: " + ", ".join(
-            f"{f['ansatz']} ({_why_not(f, best_aic)}; alone {fmt_ci(f['ci'], 3)})" for f in dropped)
+            f"{f['ansatz']} ({f.get('dropped_by') or 'rule'}; alone {fmt_ci(f['ci'], 3)})"
+            for f in dropped)
         cis = [f["ci"] for f in fits if f.get("ci") and None not in f["ci"]]
         if cis:
             lo, hi = min(c[0] for c in cis), max(c[1] for c in cis)

@@ -18,6 +18,9 @@ def test_ansatz_text_names_the_dropped_ansatz_and_the_union_of_all():
     dropped = [f for f in d["ansatze"] if not f["acceptable"]]
     assert "1/n+1/n^2" in kept
     assert any(f["ansatz"] == "1/n" for f in dropped)
+    # the reason is recorded where the rule is applied (extrapolate), not re-derived
+    assert all(f["dropped_by"] for f in dropped) and all(not f["dropped_by"] for f in d["ansatze"]
+                                                         if f["acceptable"])
     assert "1/n (ΔAIC" in txt and "> 2" in txt
     lo = min(f["ci"][0] for f in d["ansatze"])
     hi = max(f["ci"][1] for f in d["ansatze"])
