@@ -34,12 +34,18 @@ Switches (keyword options; each can be changed without changing any answer, whic
 * ``repack``: ``"partial"`` (default: release the fraction ``release`` = 0.2 of the packed
   subsystems with the most free rows and re-extend, keep the larger packing; a full rebuild when
   ``t - LB <= full_repack_gap``), ``"after"`` (rebuild from scratch, keep the larger),
-  ``"first"`` (fresh packing first), ``None``.
+  ``"first"`` (fresh packing first), ``None``.  A repack runs only when
+  ``repack_min_gap <= t - LB <= repack_gap`` (defaults 2 and 1000: not at gap 1, where it must
+  find one subsystem more than it releases and, measured, costs more than the nodes it saves).
 * ``pool``: ``"path"`` (default: greedy packing from the subsystems found on the path),
   ``"window"`` (plus the ``pool_window`` most recent ones), ``None``.
 * ``lp`` (default off): fractional packing LP over the known subsystems at nodes with
   ``t - LB <= lp_gap`` (``lp_cmax`` candidates, ``lp_window`` recent subsystems, ``lp_pivots``).
 * ``gap1_neg`` (default on): at ``t - LB == 1`` fix every unpacked free row ``<= 0`` (one child).
+* ``gap1_fast`` (default on; acts with ``gap1_neg``): packing work stops at ``t - LB == 1``: a
+  node entering at gap 1 skips the packing extension (only forced rows are fixed) and the dives
+  stop when they reach gap 1; a subsystem they would still find among the unpacked rows makes the
+  ``gap1_neg`` child's node test infeasible instead, which costs less than the dives.
 * ``inherit``, ``slot_empty``, ``force``, ``dive_continue``, ``reuse_pos``, ``warm``: on by
   default; ``pos_first``, ``stop_feasible``: off.  ``branch``: ``"witness"`` (default, free row
   most positive at the node centre) or ``"index"``.  ``rho_node``, ``rho_pack``: Wolfe stopping
@@ -78,10 +84,12 @@ DEFAULTS: dict[str, Any] = {
     "repack": "partial",
     "dive_continue": True,
     "repack_gap": 1000,
+    "repack_min_gap": 2,
     "release": 0.2,
     "full_repack_gap": 0,
     "dive_cap": 1000,
     "gap1_neg": True,
+    "gap1_fast": True,
     "pool": "path",
     "pool_window": 256,
     "lp": False,
@@ -453,6 +461,8 @@ def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.nd
     opt[oc.O_FULL_GAP] = int(opts["full_repack_gap"])
     opt[oc.O_DIVE_CAP] = int(opts["dive_cap"])
     opt[oc.O_GAP1_NEG] = int(bool(opts["gap1_neg"]))
+    opt[oc.O_REPACK_MIN_GAP] = int(opts["repack_min_gap"])
+    opt[oc.O_GAP1_FAST] = int(bool(opts["gap1_fast"]))
     return opt
 
 
@@ -483,6 +493,7 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         "forced": int(cnt[oc.C_FORCED]),
         "gap1_nodes": int(cnt[oc.C_GAP1]),
         "gap1_rows": int(cnt[oc.C_GAP1_ROWS]),
+        "gap1_fast_nodes": int(cnt[oc.C_GAP1_FAST]),
         "repack": int(cnt[oc.C_REPACK]),
         "repack_win": int(cnt[oc.C_REPACK_WIN]),
         "pool_win": int(cnt[oc.C_POOL_WIN]),

@@ -27,7 +27,12 @@ Per node:
    fractional packing LP (``O_LP``, :mod:`reluinj.empirical.oracle_lp`);
 4. gap-1 forcing (``O_GAP1_NEG``, default on): if ``t - LB == 1`` a point below ``t`` has exactly
    one positive row per packed subsystem and none elsewhere, so the node gets one child with every
-   unpacked free row fixed NEG (in the proof: virtual branches whose POS sides the packing prunes);
+   unpacked free row fixed NEG (in the proof: virtual branches whose POS sides the packing prunes).
+   With gap-1 forcing on, packing work stops at ``t - LB == 1`` (``O_GAP1_FAST``, default on):
+   a node entering at gap 1 skips step 3 apart from fixing forced rows, and the dives stop when
+   they reach gap 1; no node repacks at gap 1 (``O_REPACK_MIN_GAP = 2``).  A subsystem the
+   dives would still find among the unpacked rows makes the forced child's node test infeasible,
+   which costs less than the dives (measured: -24 % CPU at n = 14, alpha = 6);
 5. otherwise branch on the free row most positive at ``u``: NEG child first (default).
 
 ``t`` is the threshold: decision mode ``t = n`` (stop at the first witness with ``< n`` positives);
@@ -140,6 +145,8 @@ O_LP_WIN = 21
 O_LP_PIV = 22
 O_FULL_GAP = 23  # partial repack: rebuild fully when t - LB <= this
 O_DIVE_CAP = 24  # a dive adds at most this many free rows
+O_REPACK_MIN_GAP = 26  # repack only when t - LB >= this
+O_GAP1_FAST = 27  # at t - LB == 1 skip the packing extension (only forced rows are fixed)
 O_GAP1_NEG = 25  # at t - LB == 1, fix every unpacked free row NEG (one child, no branching)
 NOPT = 32
 
@@ -174,6 +181,7 @@ C_T_REPACK = 19
 C_T_MNP_PK = 20
 C_GAP1 = 21  # gap-1 nodes whose unpacked free rows were fixed NEG
 C_GAP1_ROWS = 22  # rows so fixed
+C_GAP1_FAST = 23  # gap-1 nodes that skipped the packing extension
 C_POOL_WIN = 24
 C_POOL_PRUNE = 25
 C_POOL_INF = 26
@@ -433,12 +441,22 @@ def _new_slot(d, pid, wcor, nc, sg, owner, slot_pid, slot_nf, DS):
     return nfree
 
 
+@njit(cache=True, inline="always")
+def _gap1_stop(opt):
+    """1 if packing work stops at ``t - LB == 1`` (``O_GAP1_FAST`` with gap-1 forcing): a further
+    subsystem among the unpacked rows would prune, but gap-1 forcing fixes those rows NEG in one
+    child whose node test meets it for less than the dives cost; else 0."""
+    return 1 if (opt[O_GAP1_FAST] != 0 and opt[O_GAP1_NEG] != 0) else 0
+
+
 @njit(cache=True)
 def _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD, U,
           pool_rows, pool_sg, pool_w, st, cnt, best_u, opt, fopt,
           act, insel, wcor, ww, Lw, x, u, v, WK):
-    """Extend the packing of node d until LB >= t or no unpacked subsystem is left (P_* code)."""
+    """Extend the packing of node d until LB >= t (``t - 1`` with _gap1_stop) or no unpacked
+    subsystem is left (P_* code)."""
     m, n = B.shape
+    stop = _gap1_stop(opt)
     ctol = fopt[F_CTOL]
     maxit = opt[O_MAXIT]
     decision = opt[O_DECISION] != 0
@@ -454,7 +472,7 @@ def _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD
                 na += 1
         nc = _load_node_corral(d, DS, cor, wc, LD, wcor, ww, Lw, n) if warm else 0
         wm = warm
-        while lb < st[S_T] and na > 0:
+        while lb < st[S_T] - stop and na > 0:
             status, nc, its = mnp_warm(B, sf[d], BB, act, na, wcor, nc, ww, Lw, wm, x,
                                        fopt[F_RHO_PACK], True, maxit, WK)
             cnt[C_PK_CALLS] += 1
@@ -499,7 +517,7 @@ def _pack(d, B, wt, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD
     code = P_OK
     cont = opt[O_DIVE_CONT] != 0
     resolve = False
-    while lb < st[S_T]:
+    while lb < st[S_T] - stop:
         if not resolve:
             jb = -1
             bv = -np.inf
@@ -582,6 +600,7 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
     ``v_i + cpen_i`` (``+inf`` unless i is a free, unpacked, inactive row).  Returns a P_* code."""
     m, n = B.shape
     n1 = n + 1
+    stop = _gap1_stop(opt)
     s = sf[d]
     ctol = fopt[F_CTOL]
     rho = fopt[F_RHO_PACK]
@@ -607,7 +626,7 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
     code = P_OK
     guard = 0
     maxg = 50 * m + 1000
-    while lb < st[S_T]:
+    while lb < st[S_T] - stop:
         guard += 1
         if guard > maxg:
             code = P_DEGEN
@@ -624,7 +643,7 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
                 break
             cnt[C_PK_FOUND] += 1
             lb += 1
-            if lb >= st[S_T]:
+            if lb >= st[S_T] - stop:
                 break
             k2 = 0
             for a in range(nS):
@@ -1198,8 +1217,19 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     rc = RC_FOUND
                     break
                 pruned = lb >= st[S_T]
+            # (2a) gap 1: skip the packing extension (see _gap1_stop); only the forced rows (last
+            # free row of a packed subsystem) are fixed here.
+            fast1 = False
+            if not pruned and _gap1_stop(opt) != 0 and st[S_T] - lb == 1:
+                fast1 = True
+                cnt[C_GAP1_FAST] += 1
+                if opt[O_FORCE] != 0:
+                    _force(d, wt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, pool_rows, n1, st,
+                           cnt, tr, it_pid, it_y, rec)
+                    lb = DS[d, D_NP] + DS[d, D_NPK]
+                    pruned = lb >= st[S_T]
             # (2b) greedy packing from the path's subsystems, if larger than the inherited one
-            if not pruned and opt[O_POOL] != 0:
+            if not pruned and not fast1 and opt[O_POOL] != 0:
                 _save_packing(d, d + 1, m, owner, slot_pid, slot_nf, DS)
                 res = _pool_pack(d, st, opt, pool_rows, pool_sg, sg, owner, slot_pid, slot_nf,
                                  DS, n1, cand, fcnt, bucket)
@@ -1217,7 +1247,7 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                         cnt[C_POOL_PRUNE] += 1
                         pruned = True
             # (3) packing (+ forced rows, + repack)
-            if not pruned and opt[O_PACKING] != 0:
+            if not pruned and not fast1 and opt[O_PACKING] != 0:
                 t0 = rdtsc() if prof else 0
                 code = P_OK
                 rmode = opt[O_REPACK]
@@ -1249,7 +1279,8 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                                        tr, it_pid, it_y, rec, PW)
                     lb = DS[d, D_NP] + DS[d, D_NPK]
                     if (code == P_OK and (rmode == 1 or rmode == 3) and lb < st[S_T]
-                            and lb + opt[O_REPACK_GAP] >= st[S_T]):
+                            and lb + opt[O_REPACK_GAP] >= st[S_T]
+                            and st[S_T] - lb >= opt[O_REPACK_MIN_GAP]):
                         # rebuild from scratch with the node's fixed rows (rmode 1), or release
                         # the subsystems with the most free rows (rmode 3, a fraction) and
                         # re-extend; keep the larger packing

@@ -86,6 +86,7 @@ ABLATION: list[tuple[str, dict[str, Any]]] = [
                                "force": False}),
     ("repack off", {"repack": None}),
     ("repack full rebuild", {"repack": "after"}),
+    ("gap-1 dives and repack on (before 2026-11-26)", {"gap1_fast": False, "repack_min_gap": 1}),
     ("greedy packing (no dives)", {"packing": "greedy"}),
     ("dives as separate Wolfe runs", {"packing": "dive_slow"}),
     ("no packing bound", {"packing": None}),

@@ -30,6 +30,9 @@ SWITCHES: list[dict] = [
     {"force": False},
     {"gap1_neg": False},
     {"gap1_neg": False, "force": False, "repack": None},
+    {"gap1_fast": False},
+    {"repack_min_gap": 1},
+    {"gap1_fast": False, "repack_min_gap": 1, "force": False},
     {"dive_continue": False},
     {"branch": "index"},
     {"pos_first": True},
@@ -123,8 +126,11 @@ def test_exact_mode_is_consistent_with_decision_at_moderate_n() -> None:
 
 
 def test_pruning_decisions_cross_checked_with_highs() -> None:
-    """Every sampled infeasible subsystem is LP-infeasible; every sampled internal node's sign
-    pattern (a node the search kept, so with a witness) is LP-feasible."""
+    """Every sampled infeasible subsystem is LP-infeasible; every sampled branching node's sign
+    pattern (a node the search kept, so with a witness) is LP-feasible.  Branching nodes are the
+    internal records with the NEG child first (the default order); the POS-first records are the
+    virtual branches of gap-1 forcing, whose accumulated pattern may be empty (the forced child's
+    node test then prunes it), so they are not search nodes."""
     rng = np.random.default_rng(0)
     for seed in range(3):
         A = sample_A(8, 56 - 8 * seed, seed)
@@ -142,8 +148,9 @@ def test_pruning_decisions_cross_checked_with_highs() -> None:
         patterns = []
         for idx in range(len(P.tree_kind)):
             if P.tree_kind[idx] == 0:
-                patterns.append(state.copy())
                 rr, f = int(P.tree_row[idx]), int(P.tree_first[idx])
+                if f == 1:  # proof sign +1: the first child has the row <= 0 (NEG)
+                    patterns.append(state.copy())
                 state[rr] = f
                 stack.append([rr, -f])
                 continue
