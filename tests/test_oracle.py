@@ -40,6 +40,8 @@ SWITCHES: list[dict] = [
     {"warm": False},
     {"stop_feasible": True},
     {"rho_node": 0.5, "rho_pack": 0.5},
+    {"primal": False},
+    {"primal_nodes": 1, "primal_restarts": 0},
 ]
 
 
@@ -186,6 +188,30 @@ def test_time_and_node_limits_give_bounds_not_guesses() -> None:
         assert rb.lower_bound <= k <= rb.upper_bound
 
 
+def test_primal_heuristic_gives_certified_witnesses_and_the_same_answers() -> None:
+    """Decision mode's primal heuristic, run at once (primal_nodes=1): same answer as the search
+    alone on every instance, every witness it returns strict and below n (checked independently
+    by _check_result), the same witness on a rerun (seeded, no clock); it must fire somewhere."""
+    fired = 0
+    for s in range(24):
+        n = 8 + s % 4
+        A = sample_A(n, round((5.0 + 0.1 * s) * n), s)
+        ref = solve_oracle(A, decision=True, primal=False)
+        r = solve_oracle(A, decision=True, primal_nodes=1)
+        assert r.injective == ref.injective and r.status == "decided"
+        _check_result(A, r)
+        if r.info["primal"] == "witness below n":
+            fired += 1
+            assert not r.injective and r.upper_bound < n
+            assert r.info["bound_methods"]["upper"] == "local"
+            again = solve_oracle(A, decision=True, primal_nodes=1)
+            assert np.array_equal(again.witness, r.witness)
+        else:
+            assert r.info["primal"] in ("no witness below n", "not run")
+    assert fired >= 3
+    assert "primal" not in solve_oracle(sample_A(8, 48, 0)).info  # exact mode: never runs
+
+
 def test_invariances() -> None:
     rng = np.random.default_rng(7)
     for seed in range(3):
@@ -208,6 +234,10 @@ def test_registry_and_bad_options() -> None:
         solve_oracle(A, nonsense=1)
     with pytest.raises(ReluInjError, match="branch must be"):
         solve_oracle(A, branch="random")
+    with pytest.raises(ReluInjError, match="primal_nodes must be an integer >= 1"):
+        solve_oracle(A, decision=True, primal_nodes=0)
+    with pytest.raises(ReluInjError, match="repack_min_gap must be an integer >= 1"):
+        solve_oracle(A, repack_min_gap=1.5)
     assert set(DEFAULTS) >= {"packing", "repack", "pool", "lp", "force"}
 
 
