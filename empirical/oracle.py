@@ -35,10 +35,12 @@ Switches (keyword options; each can be changed without changing any answer, whic
   subsystems with the most free rows and re-extend, keep the larger packing; a full rebuild when
   ``t - LB <= full_repack_gap``), ``"after"`` (rebuild from scratch, keep the larger),
   ``"first"`` (fresh packing first), ``None``.  A repack runs only when
-  ``repack_min_gap <= t - LB <= repack_gap`` (defaults 2 and 1000: not at gap 1, where it must
-  find one subsystem more than it releases and, measured, costs more than the nodes it saves).
-* ``pool``: ``"path"`` (default: greedy packing from the subsystems found on the path),
-  ``"window"`` (plus the ``pool_window`` most recent ones), ``None``.
+  ``repack_min_gap <= t - LB <= repack_gap`` (defaults 3 and 1000).  At gap 1 a repack must find
+  one subsystem more than it releases and costs more than the nodes it saves; at gap 2 it breaks
+  even (measured, results/oracle/NOTES.md).
+* ``pool``: ``None`` (default), ``"path"`` (greedy packing from the subsystems found on the path;
+  the default until 2026-11-26, it removes about 1 % of the nodes for 3 % more time),
+  ``"window"`` (plus the ``pool_window`` most recent ones).
 * ``lp`` (default off): fractional packing LP over the known subsystems at nodes with
   ``t - LB <= lp_gap`` (``lp_cmax`` candidates, ``lp_window`` recent subsystems, ``lp_pivots``).
 * ``gap1_neg`` (default on): at ``t - LB == 1`` fix every unpacked free row ``<= 0`` (one child).
@@ -91,13 +93,13 @@ DEFAULTS: dict[str, Any] = {
     "repack": "partial",
     "dive_continue": True,
     "repack_gap": 1000,
-    "repack_min_gap": 2,
+    "repack_min_gap": 3,
     "release": 0.2,
     "full_repack_gap": 0,
     "dive_cap": 1000,
     "gap1_neg": True,
     "gap1_fast": True,
-    "pool": "path",
+    "pool": None,
     "pool_window": 256,
     "lp": False,
     "lp_gap": 1,

@@ -30,9 +30,9 @@ Per node:
    unpacked free row fixed NEG (in the proof: virtual branches whose POS sides the packing prunes).
    With gap-1 forcing on, packing work stops at ``t - LB == 1`` (``O_GAP1_FAST``, default on):
    a node entering at gap 1 skips step 3 apart from fixing forced rows, and the dives stop when
-   they reach gap 1; no node repacks at gap 1 (``O_REPACK_MIN_GAP = 2``).  A subsystem the
-   dives would still find among the unpacked rows makes the forced child's node test infeasible,
-   which costs less than the dives (measured: -24 % CPU at n = 14, alpha = 6);
+   they reach gap 1; repacks run only at ``t - LB >= 3`` (``O_REPACK_MIN_GAP``).  A subsystem
+   the dives would still find among the unpacked rows makes the forced child's node test
+   infeasible, which costs less than the dives (figures in results/oracle/NOTES.md);
 5. otherwise branch on the free row most positive at ``u``: NEG child first (default).
 
 ``t`` is the threshold: decision mode ``t = n`` (stop at the first witness with ``< n`` positives);

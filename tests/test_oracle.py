@@ -21,7 +21,7 @@ SWITCHES: list[dict] = [
     {"packing": "dive_slow"},
     {"repack": None},
     {"repack": "first"},
-    {"pool": None},
+    {"pool": "path"},
     {"pool": "window"},
     {"lp": True},
     {"lp": True, "lp_gap": 3, "lp_pivots": 5},
