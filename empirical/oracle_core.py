@@ -145,9 +145,9 @@ O_LP_WIN = 21
 O_LP_PIV = 22
 O_FULL_GAP = 23  # partial repack: rebuild fully when t - LB <= this
 O_DIVE_CAP = 24  # a dive adds at most this many free rows
-O_REPACK_MIN_GAP = 26  # repack only when t - LB >= this
-O_GAP1_FAST = 27  # at t - LB == 1 skip the packing extension (only forced rows are fixed)
 O_GAP1_NEG = 25  # at t - LB == 1, fix every unpacked free row NEG (one child, no branching)
+O_REPACK_MIN_GAP = 26  # repack only when t - LB >= this
+O_GAP1_FAST = 27  # packing work stops at t - LB == 1 (with O_GAP1_NEG; see _gap1_stop)
 NOPT = 32
 
 # fopt indices
