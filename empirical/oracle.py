@@ -58,7 +58,7 @@ Switches (keyword options; each can be changed without changing any answer, whic
   about 0.1 s at n = 16) looks for a witness below ``n``; a strictly certified one ends the
   search (``info["primal"]`` says whether it ran and what it found).  Non-injective instances
   near the transition are otherwise met late by the depth-first search (n = 16, alpha = 6: up to
-  8 s before, 0.3-0.4 s with it); the trigger is a node count, so answers and witnesses do not
+  8 s before, at most 0.35 s with it); the trigger is a node count, so answers and witnesses do not
   depend on the machine's speed.  ``keep_state``: keep the
   kernel buffers in ``solve_oracle.last_state`` (analysis only).
 """
