@@ -278,9 +278,9 @@ def _primal_witness(
 ) -> tuple[np.ndarray, int] | None:
     """Decision mode's primal heuristic: the local search of :mod:`.local_search` (greedy elastic
     removal, flip search with LP repair, ``restarts`` seeded restarts; HiGHS LPs) with target
-    ``n``, within what is left of ``time_limit``.  Returns a witness with fewer than ``n``
-    positives that ``check_witness`` certifies strictly, or None."""
-    from .bounding import Deadline
+    ``n``, within what is left of ``time_limit``.  Returns a strict witness with fewer than ``n``
+    positives, certified by :func:`bounding.certify` (as the bounding methods do), or None."""
+    from .bounding import Deadline, certify
     from .local_search import local_search
 
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t_start))
@@ -288,10 +288,8 @@ def _primal_witness(
     u, c, _ = local_search(Bn, deadline=Deadline(left), target=n, restarts=restarts)
     if u is None or c >= n:
         return None
-    chk = check_witness(A, u)
-    if not (chk.strict and chk.positives < n):
-        return None
-    return u / np.linalg.norm(u), chk.positives
+    got = certify(A, u)
+    return got if got is not None and got[1] < n else None
 
 
 def _certified_witness(
