@@ -1172,7 +1172,10 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
             pruned = lb >= st[S_T]
             infeas_pid = -1
             lp_rec = False
-            # (1) node test
+            # (1) node test (skipped when the POS child reuses the parent's witness: ``U[d]`` was
+            # then already counted by the parent's incumbent check, so (2) is skipped too)
+            reused = DS[d, D_WVALID] != 0
+            vval = False  # v holds B U[d] (for the branching scan)
             if not pruned and DS[d, D_WVALID] == 0:
                 t0 = rdtsc() if prof else 0
                 nf = DS[d, D_NFIX]
@@ -1210,12 +1213,13 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     DS[d, D_NCOR] = 0
                 DS[d, D_WVALID] = 1
             # (2) incumbent
-            if not pruned:
+            if not pruned and not reused:
                 for k in range(n):
                     u[k] = U[d, k]
                 if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                     rc = RC_FOUND
                     break
+                vval = True
                 pruned = lb >= st[S_T]
             # (2a) gap 1: skip the packing extension (see _gap1_stop); only the forced rows (last
             # free row of a packed subsystem) are fixed here.
@@ -1248,6 +1252,7 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                         pruned = True
             # (3) packing (+ forced rows, + repack)
             if not pruned and not fast1 and opt[O_PACKING] != 0:
+                vval = False  # the packing uses v as work space
                 t0 = rdtsc() if prof else 0
                 code = P_OK
                 rmode = opt[O_REPACK]
@@ -1357,9 +1362,12 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 for i in range(m):
                     if sg[d, i] != FREE:
                         continue
-                    acc = 0.0
-                    for k in range(n):
-                        acc += B[i, k] * u[k]
+                    if vval:
+                        acc = v[i]  # = B[i] . U[d], the same sum in the same order
+                    else:
+                        acc = 0.0
+                        for k in range(n):
+                            acc += B[i, k] * u[k]
                     if rule == 1:
                         if acc > -ctol:
                             r = i
