@@ -1080,34 +1080,24 @@ def _make_child(d, sign, B, wt, opt, st, cnt, sg, sf, fixed, owner, slot_pid, sl
 
 
 @njit(cache=True)
-def _make_neg_child(d, m, n, opt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor, wc, LD,
-                    remap):
-    """Set up depth d+1 as node d with every unpacked free row fixed NEG (gap-1 forcing).
+def _fix_unpacked_neg(d, m, sg, sf, fixed, owner, DS):
+    """Turn node d into its gap-1 child: every unpacked free row fixed NEG (gap-1 forcing).
 
     At ``t - LB == 1`` a point with fewer than ``t`` positives has exactly one positive row in
     each packed subsystem and none elsewhere (each subsystem needs one, every row weighs >= 1),
-    so the unpacked free rows can all be taken ``<= 0``.  Returns the number of rows fixed.
+    so the unpacked free rows can all be taken ``<= 0``.  The packing, ``|P|`` and the node's
+    corral (the warm start of the child's node test) stay.  Returns the number of rows fixed.
     """
-    c = d + 1
     nf = DS[d, D_NFIX]
-    for a in range(nf):
-        fixed[c, a] = fixed[d, a]
     k = 0
     for i in range(m):
-        sg[c, i] = sg[d, i]
-        sf[c, i] = sf[d, i]
         if sg[d, i] == FREE and owner[d, i] < 0:
-            sg[c, i] = NEG
-            sf[c, i] = 1.0
-            fixed[c, nf + k] = i
+            sg[d, i] = NEG
+            sf[d, i] = 1.0
+            fixed[d, nf + k] = i
             k += 1
-    DS[c, D_NFIX] = nf + k
-    _inherit_slots(d, m, owner, slot_pid, slot_nf, DS, remap)
-    DS[c, D_NPK] = DS[c, D_NSLOT]
-    DS[c, D_NP] = DS[d, D_NP]
-    DS[c, D_WVALID] = 0
-    _copy_corral(d, n, opt, DS, cor, wc, LD)
-    DS[c, D_LB] = DS[c, D_NP] + DS[c, D_NPK]
+    DS[d, D_NFIX] = nf + k
+    DS[d, D_WVALID] = 0
     return k
 
 
@@ -1151,8 +1141,9 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
     d = st[S_DEPTH]
     rc = RC_EXHAUSTED
     while True:
-        if DS[d, D_STAGE] == 0:
+        if DS[d, D_STAGE] == 0 or DS[d, D_STAGE] == 5:
             # ------------------------------------------------------------ process node d
+            # (stage 5: node d again, now as its own gap-1 child, see stage 4 below)
             if rdtsc() > st[S_DEADLINE]:
                 rc = RC_DEADLINE
                 break
@@ -1165,7 +1156,9 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 rc = RC_GROW
                 break
             cnt[C_NODES] += 1
-            DS[d, D_PP0] = st[S_NPOOL]
+            if DS[d, D_STAGE] == 0:
+                DS[d, D_PP0] = st[S_NPOOL]
+            DS[d, D_STAGE] = 0
             if d > cnt[C_MAXDEPTH]:
                 cnt[C_MAXDEPTH] = d
             lb = DS[d, D_NP] + DS[d, D_NPK]
@@ -1418,16 +1411,15 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 DS[d, D_STAGE] = 1
         stg = DS[d, D_STAGE]
         if stg == 4:
-            DS[d, D_STAGE] = 3
+            # node d's only child (its unpacked free rows fixed NEG) replaces node d in place:
+            # nothing of node d is needed after it, so nothing is copied
             t0 = rdtsc() if prof else 0
-            k = _make_neg_child(d, m, n, opt, sg, sf, fixed, owner, slot_pid, slot_nf, DS, cor,
-                                wc, LD, remap)
+            k = _fix_unpacked_neg(d, m, sg, sf, fixed, owner, DS)
             cnt[C_GAP1] += 1
             cnt[C_GAP1_ROWS] += k
             if prof:
                 cnt[C_T_COPY] += rdtsc() - t0
-            d += 1
-            DS[d, D_STAGE] = 0
+            DS[d, D_STAGE] = 5
             continue
         if stg == 1 or stg == 2:
             sign = DS[d, D_FIRST]
