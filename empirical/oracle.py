@@ -134,8 +134,11 @@ class _State:
         self.sf = np.ones((D, m))
         self.fixed = np.zeros((D, m + 1), np.int64)
         self.owner = np.full((D, m), -1, np.int64)
-        self.slot_pid = np.zeros((D, m + 1), np.int64)
-        self.slot_nf = np.zeros((D, m + 1), np.int64)
+        # packing slots of a node: every slot made took an unowned free row, and rows become
+        # unowned again only by a repack's release (at most once per node visit, and a node is
+        # visited twice at most: stage 5), so 3m + 3 slots always suffice
+        self.slot_pid = np.zeros((D, 3 * m + 3), np.int64)
+        self.slot_nf = np.zeros((D, 3 * m + 3), np.int64)
         self.cor = np.zeros((D, n + 2), np.int64)
         self.wc = np.zeros((D, n + 2))
         self.LD = np.zeros((D, n + 2, n + 2))

@@ -1116,7 +1116,7 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
     x = np.empty(n)
     u = np.empty(n)
     v = np.empty(m)
-    remap = np.empty(m + 2, dtype=np.int64)
+    remap = np.empty(slot_pid.shape[1], dtype=np.int64)
     insel = np.zeros(m, dtype=np.int8)
     cand = np.empty(2 * 8192, dtype=np.int64)
     fcnt = np.empty(8192, dtype=np.int64)
