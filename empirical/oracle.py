@@ -277,18 +277,19 @@ def _polish(B: np.ndarray, BB: np.ndarray, A: np.ndarray, u: np.ndarray) -> np.n
 
 
 def _primal_witness(
-    A: np.ndarray, n: int, restarts: int, time_limit: float | None, t_start: float
+    A: np.ndarray, An: np.ndarray, n: int, restarts: int, time_limit: float | None,
+    t_start: float,
 ) -> tuple[np.ndarray, int] | None:
     """Decision mode's primal heuristic: the local search of :mod:`.local_search` (greedy elastic
-    removal, flip search with LP repair, ``restarts`` seeded restarts; HiGHS LPs) with target
-    ``n``, within what is left of ``time_limit``.  Returns a strict witness with fewer than ``n``
-    positives, certified by :func:`bounding.certify` (as the bounding methods do), or None."""
+    removal, flip search with LP repair, ``restarts`` seeded restarts; HiGHS LPs) on the unit rows
+    ``An`` of ``A`` with target ``n``, within what is left of ``time_limit``.  Returns a strict
+    witness with fewer than ``n`` positives, certified by :func:`bounding.certify` (as the bounding
+    methods do), or None."""
     from .bounding import Deadline, certify
     from .local_search import local_search
 
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t_start))
-    Bn, _ = normalise_rows(A)
-    u, c, _ = local_search(Bn, deadline=Deadline(left), target=n, restarts=restarts)
+    u, c, _ = local_search(An, deadline=Deadline(left), target=n, restarts=restarts)
     if u is None or c >= n:
         return None
     got = certify(A, u)
@@ -415,7 +416,8 @@ def solve_oracle(
         if rc == oc.RC_NODE_LIMIT and primal_at is not None and cnt[oc.C_NODES] < user_limit:
             primal_at = None
             stt[oc.S_NODE_LIMIT] = user_limit
-            hit = _primal_witness(pre.A, n, int(opts["primal_restarts"]), time_limit, t_start)
+            hit = _primal_witness(pre.A, pre.An, n, int(opts["primal_restarts"]), time_limit,
+                                  t_start)
             primal_info = "no witness below n"
             if hit is not None:
                 primal_info = "witness below n"

@@ -1169,7 +1169,7 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
             # then already counted by the parent's incumbent check, so (2) is skipped too)
             reused = DS[d, D_WVALID] != 0
             vval = False  # v holds B U[d] (for the branching scan)
-            if not pruned and DS[d, D_WVALID] == 0:
+            if not pruned and not reused:
                 t0 = rdtsc() if prof else 0
                 nf = DS[d, D_NFIX]
                 if nf > 0:
