@@ -50,7 +50,15 @@ Switches (keyword options; each can be changed without changing any answer, whic
   ``gap1_neg`` child's node test infeasible instead, which costs less than the dives.
 * ``inherit``, ``slot_empty``, ``force``, ``dive_continue``, ``reuse_pos``, ``warm``: on by
   default; ``pos_first``, ``stop_feasible``: off.  ``branch``: ``"witness"`` (default, free row
-  most positive at the node centre) or ``"index"``.  ``rho_node``, ``rho_pack``: Wolfe stopping
+  most positive at the node centre) or ``"index"``.  ``branch_dive``: at a node whose last dive
+  ended without a subsystem, the centre of the branching rule is that dive's final point (every
+  unpacked free row is negative there, so the positive rows are the packed ones) instead of the
+  max-margin point of the fixed rows; ``True`` at every node, an integer ``G`` only where
+  ``t - LB <= G``, ``False`` never.  The default ``None`` is ``True`` in decision mode (−25 to
+  −40 % nodes and CPU at n = 12–16, alpha = 6–7) and ``G = 10`` in exact mode (−20 to −25 %
+  nodes): there, at large gaps (t still far above k*), the node centre leads the depth-first
+  search to good incumbents and the dive point does not (×1.5–5 with ``True``; NOTES.md,
+  session 7).  ``rho_node``, ``rho_pack``: Wolfe stopping
   tolerances.  ``profile``: time the phases (``info["*_s"]``).  ``upper_hint``: start the
   exact search with threshold ``hint + 1`` (a known upper bound).  ``primal`` (default on,
   decision mode only): once the search has used ``primal_nodes`` (20 000) nodes, one run of the
@@ -78,6 +86,10 @@ from .mnp import FEASIBLE, mnp, normalise_rows
 from .preprocess import ZERO_TOL, direction_pairs, preprocess, trivial_result
 from .result import SolveResult, injective_from_bounds
 from .sampling import validate_matrix
+
+#: exact mode's default ``branch_dive``: the dive point is the branching centre only at nodes with
+#: ``t - LB <= 10`` (measured: 8-12 is flat; at larger gaps the node centre finds the incumbents)
+BRANCH_DIVE_EXACT_GAP = 10
 
 #: count tolerance: a row with <b_i,u> > -CTOL counts as positive (conservative upper bounds)
 CTOL = 1e-10
@@ -107,6 +119,7 @@ DEFAULTS: dict[str, Any] = {
     "lp_window": 1000,
     "lp_pivots": 10000,
     "branch": "witness",
+    "branch_dive": None,
     "pos_first": False,
     "reuse_pos": True,
     "warm": True,
@@ -253,6 +266,11 @@ def _options(switches: dict[str, Any]) -> dict[str, Any]:
         raise ReluInjError(f"pool must be 'path', 'window' or None, got {o['pool']!r}")
     if o["packing"] not in _PACKING:
         raise ReluInjError(f"packing must be one of {sorted(_PACKING)}, got {o['packing']!r}")
+    bd = o["branch_dive"]
+    if not (bd is None or isinstance(bd, bool) or (isinstance(bd, (int, np.integer)) and bd >= 1)):
+        raise ReluInjError(f"branch_dive must be True, False, None (the default: True in decision "
+                           f"mode, {BRANCH_DIVE_EXACT_GAP} in exact mode) or an integer gap >= 1, "
+                           f"got {bd!r}")
     for key, low in (("primal_nodes", 1), ("primal_restarts", 0), ("repack_min_gap", 1)):
         if isinstance(o[key], bool) or not isinstance(o[key], (int, np.integer)) or o[key] < low:
             raise ReluInjError(f"{key} must be an integer >= {low}, got {o[key]!r}")
@@ -525,6 +543,10 @@ def _kernel_options(opts: dict[str, Any], decision: bool, record: bool) -> np.nd
     opt[oc.O_GAP1_NEG] = int(bool(opts["gap1_neg"]))
     opt[oc.O_REPACK_MIN_GAP] = int(opts["repack_min_gap"])
     opt[oc.O_GAP1_FAST] = int(bool(opts["gap1_fast"]))
+    bd = opts["branch_dive"]
+    if bd is None:
+        bd = True if decision else BRANCH_DIVE_EXACT_GAP
+    opt[oc.O_BRANCH_DIVE] = (1 << 40) if bd is True else int(bd)  # False -> 0: never
     return opt
 
 

@@ -148,6 +148,7 @@ O_DIVE_CAP = 24  # a dive adds at most this many free rows
 O_GAP1_NEG = 25  # at t - LB == 1, fix every unpacked free row NEG (one child, no branching)
 O_REPACK_MIN_GAP = 26  # repack only when t - LB >= this
 O_GAP1_FAST = 27  # packing work stops at t - LB == 1 (with O_GAP1_NEG; see _gap1_stop)
+O_BRANCH_DIVE = 28  # branch at the last failed dive's final point when t - LB <= this (0: never)
 NOPT = 32
 
 # fopt indices
@@ -760,6 +761,9 @@ def _dive_fused(d, B, wt, BT, BB, sg, sf, fixed, owner, slot_pid, slot_nf, DS, c
                 u[k] = -x[k] / nx
             if _incumbent(B, wt, u, v, ctol, st, cnt, best_u, decision):
                 code = P_FOUND
+            elif st[S_T] - lb <= opt[O_BRANCH_DIVE]:
+                for k in range(n):
+                    U[d, k] = u[k]
             break
         if nS >= opt[O_DIVE_CAP]:
             break  # this dive would end in a subsystem with many free rows: stop packing here
@@ -1341,7 +1345,10 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                     if sg[d, i] == FREE and owner[d, i] < 0:
                         gap1 = True
                         break
-            # (4) branching row
+            # (4) branching row: the free row most positive at U[d], the node witness, or (with
+            # O_BRANCH_DIVE) the final point of the node's last dive that ended without a subsystem
+            # (_dive_fused writes it to U[d]; it is strictly inside the cone of the fixed rows and
+            # its count was recorded by _incumbent, so the POS child may reuse it as before)
             r = -1
             if not pruned and not gap1:
                 for k in range(n):

@@ -35,6 +35,9 @@ SWITCHES: list[dict] = [
     {"gap1_fast": False, "repack_min_gap": 1, "force": False},
     {"dive_continue": False},
     {"branch": "index"},
+    {"branch_dive": False},
+    {"branch_dive": True},
+    {"branch_dive": 3},
     {"pos_first": True},
     {"reuse_pos": False},
     {"warm": False},
@@ -259,6 +262,8 @@ def test_registry_and_bad_options() -> None:
         solve_oracle(A, nonsense=1)
     with pytest.raises(ReluInjError, match="branch must be"):
         solve_oracle(A, branch="random")
+    with pytest.raises(ReluInjError, match="branch_dive must be True, False, None"):
+        solve_oracle(A, branch_dive="yes")
     with pytest.raises(ReluInjError, match="primal_nodes must be an integer >= 1"):
         solve_oracle(A, decision=True, primal_nodes=0)
     with pytest.raises(ReluInjError, match="repack_min_gap must be an integer >= 1"):
