@@ -33,7 +33,8 @@ SWITCHES: list[dict] = [
     {"gap1_fast": False},
     {"repack_min_gap": 1},
     {"gap1_fast": False, "repack_min_gap": 1, "force": False},
-    {"dive_continue": False},
+    {"dive_continue": True},
+    {"release": 0.2},
     {"branch": "index"},
     {"branch_dive": False},
     {"branch_dive": True},
@@ -264,6 +265,8 @@ def test_registry_and_bad_options() -> None:
         solve_oracle(A, branch="random")
     with pytest.raises(ReluInjError, match="branch_dive must be True, False, None"):
         solve_oracle(A, branch_dive="yes")
+    with pytest.raises(ReluInjError, match=r"release must be a fraction in \(0, 1\]"):
+        solve_oracle(A, release=1.5)
     with pytest.raises(ReluInjError, match="primal_nodes must be an integer >= 1"):
         solve_oracle(A, decision=True, primal_nodes=0)
     with pytest.raises(ReluInjError, match="repack_min_gap must be an integer >= 1"):
