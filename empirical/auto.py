@@ -124,7 +124,9 @@ def solve_auto(
             if r.witness is not None:
                 chk = check_witness(red.A, r.witness)
                 if chk.strict and chk.positives <= min(r.upper_bound, upper):
-                    best_u, upper, up_by = r.witness, chk.positives, "oracle"
+                    # the oracle's witness may be its own primal heuristic's ("local")
+                    up_by = r.info.get("bound_methods", {}).get("upper", "oracle")
+                    best_u, upper = r.witness, chk.positives
             if r.lower_bound > lower:
                 lower, lo_by = r.lower_bound, "oracle"
             if r.status in ("optimal", "decided"):

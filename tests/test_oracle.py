@@ -213,7 +213,30 @@ def test_primal_heuristic_gives_certified_witnesses_and_the_same_answers() -> No
         else:
             assert r.info["primal"] in ("no witness below n", "not run")
     assert fired >= 3
-    assert "primal" not in solve_oracle(sample_A(8, 48, 0)).info  # exact mode: never runs
+
+
+def test_primal_heuristic_in_exact_mode_leaves_k_unchanged() -> None:
+    """Exact mode's primal heuristic, run at once (primal_nodes=1), lowers the threshold to the
+    count of a certified witness: k* equals that of the search alone (and of enumeration where it
+    is cheap), every witness passes the independent checker, and it must lower t somewhere."""
+    better = 0
+    for s in range(16):
+        n = 6 + s % 4
+        A = sample_A(n, round((4.0 + 0.3 * s) * n), s)
+        ref = solve_oracle(A, primal=False)
+        r = solve_oracle(A, primal_nodes=1)
+        assert r.status == "optimal" and r.kstar == ref.kstar
+        if n <= 6:
+            assert r.kstar == kstar_enumeration(A)[0]
+        _check_result(A, r, exact_k=ref.kstar)
+        if r.nodes > 1:  # else the search ended before its trigger
+            assert r.info["primal"] in ("better witness", "no better witness")
+        if r.info["primal"] == "better witness":
+            better += 1
+            if r.info.get("bound_methods", {}).get("upper") == "local":
+                assert np.array_equal(solve_oracle(A, primal_nodes=1).witness, r.witness)
+    assert better >= 3
+    assert solve_oracle(sample_A(6, 30, 0)).info["primal"] == "not run"  # below 2 000 nodes
 
 
 def test_resumed_search_is_the_same_search() -> None:
