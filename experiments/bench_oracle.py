@@ -83,7 +83,7 @@ QUICK: list[Config] = [
 ABLATION: list[tuple[str, dict[str, Any]]] = [
     ("default", {}),
     ("prototype ingredients", {"packing": "greedy", "repack": None, "pool": None,
-                               "force": False}),
+                               "force": False, "branch_dive": False, "primal": False}),
     ("repack off", {"repack": None}),
     ("repack full rebuild", {"repack": "after"}),
     ("gap-1 dives and repacks at gap 1-2 on (before 2026-11-26)",
@@ -99,6 +99,9 @@ ABLATION: list[tuple[str, dict[str, Any]]] = [
     ("POS child re-solves", {"reuse_pos": False}),
     ("cold starts", {"warm": False}),
     ("branch on first free row", {"branch": "index"}),
+    ("branch at the node centre, not the dive point (before session 7)", {"branch_dive": False}),
+    ("release 0.2, dive_continue on (before session 7)", {"release": 0.2, "dive_continue": True}),
+    ("primal heuristic off", {"primal": False}),
 ]
 ABLATION_CONFIGS: list[Config] = [Config(12, 7, "decision", 10), Config(11, 7, "exact", 5)]
 ABLATION_QUICK: list[Config] = [Config(9, 7, "decision", 3)]
