@@ -239,6 +239,23 @@ def test_primal_heuristic_in_exact_mode_leaves_k_unchanged() -> None:
     assert solve_oracle(sample_A(6, 30, 0)).info["primal"] == "not run"  # below 2 000 nodes
 
 
+def test_exact_proofs_verify_when_the_heuristic_lowered_the_threshold() -> None:
+    """The threshold drops mid-search when the heuristic runs; leaves recorded before the drop
+    (pruned at the higher threshold) must still make a proof of k* >= k* that the independent
+    checker accepts."""
+    from reluinj.empirical.proof_check import check_proof
+
+    lowered = 0
+    for s in range(4):
+        A = sample_A(8, 56, s)
+        r = solve_oracle(A, primal_nodes=20, record_proof=True)
+        assert r.status == "optimal" and r.proof is not None
+        lowered += r.info["primal"] == "better witness"
+        rep = check_proof(A, r.proof.to_json_dict())
+        assert rep.valid and rep.threshold == r.kstar, rep.message
+    assert lowered >= 2
+
+
 def test_resumed_search_is_the_same_search() -> None:
     """The kernel stops at a node count (the primal trigger) and resumes where it stopped: on
     injective instances the heuristic finds nothing below n, so the resumed search must visit
