@@ -64,11 +64,11 @@ Switches (keyword options; each can be changed without changing any answer, whic
   to ×7 on one; NOTES.md, session 7).  ``rho_node``, ``rho_pack``: Wolfe stopping
   tolerances.  ``profile``: time the phases (``info["*_s"]``).  ``upper_hint``: start the
   exact search with threshold ``hint + 1`` (a known upper bound).  ``primal`` (default on):
-  exact mode: once the search has used ``primal_nodes`` (default 2 000) nodes, one run of the
+  exact mode: once the search has used ``primal_nodes`` (default 10 000) nodes, one run of the
   local search looks for a witness below the best count so far; a certified one lowers the
   threshold as an incumbent would.  Without it the search spends much of its time above k* before
   it meets the optimum: started at ``t = k*`` it needs 0.2-1.4 times the nodes (0.67 in total;
-  CPU x0.71 with the heuristic at 2 000 nodes; 12 instances, n = 12 alpha = 7, n = 16 alpha = 5).
+  CPU x0.75 with the heuristic at 10 000 nodes; 12 instances, n = 12 alpha = 7, n = 16 alpha = 5).
   Decision mode: once the search has used ``primal_nodes`` (default 20 000) nodes, one run of the
   local search of :mod:`reluinj.empirical.local_search` (``primal_restarts`` = 2 seeded restarts,
   about 0.1 s at n = 16) looks for a witness below ``n``; a strictly certified one ends the
@@ -100,11 +100,13 @@ from .sampling import validate_matrix
 BRANCH_DIVE_EXACT_GAP = 10
 
 #: default ``primal_nodes`` (the node count at which the primal heuristic runs): decision mode
-#: 20 000; exact mode 2 000 (measured, n = 12 alpha = 7 and n = 16 alpha = 5, 12 instances: a
-#: trigger at 1 / 500 / 2 000 / 10 000 nodes gave CPU x0.71 / 0.70 / 0.71 / 0.74 of no heuristic;
-#: below 2 000 nodes the 10-50 ms of the heuristic would be felt by the small instances)
+#: 20 000; exact mode 10 000.  Measured, CPU against no heuristic: n = 12 alpha = 7 and n = 16
+#: alpha = 5 (12 instances), trigger at 1 / 500 / 2 000 / 5 000 / 10 000 / 20 000 nodes: x0.71 /
+#: 0.70 / 0.71 / 0.73 / 0.75 / 0.78; the laptop experiment's sizes (n = 4-7, 200 instances):
+#: 2 000 / 5 000 / 10 000 / 20 000: x2.02 / 1.49 / 1.06 / 1.00 (the heuristic costs more there
+#: than the search it shortens)
 PRIMAL_NODES_DECISION = 20_000
-PRIMAL_NODES_EXACT = 2_000
+PRIMAL_NODES_EXACT = 10_000
 
 #: count tolerance: a row with <b_i,u> > -CTOL counts as positive (conservative upper bounds)
 CTOL = 1e-10

@@ -236,7 +236,7 @@ def test_primal_heuristic_in_exact_mode_leaves_k_unchanged() -> None:
             if r.info.get("bound_methods", {}).get("upper") == "local":
                 assert np.array_equal(solve_oracle(A, primal_nodes=1).witness, r.witness)
     assert better >= 3
-    assert solve_oracle(sample_A(6, 30, 0)).info["primal"] == "not run"  # below 2 000 nodes
+    assert solve_oracle(sample_A(6, 30, 0)).info["primal"] == "not run"  # below its trigger
 
 
 def test_exact_proofs_verify_when_the_heuristic_lowered_the_threshold() -> None:
