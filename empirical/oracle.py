@@ -108,6 +108,10 @@ BRANCH_DIVE_EXACT_GAP = 10
 PRIMAL_NODES_DECISION = 20_000
 PRIMAL_NODES_EXACT = 10_000
 
+#: info["primal"] after the heuristic ran: [decision][found a witness]
+_PRIMAL_INFO = {True: ("no witness below n", "witness below n"),
+                False: ("no better witness", "better witness")}
+
 #: count tolerance: a row with <b_i,u> > -CTOL counts as positive (conservative upper bounds)
 CTOL = 1e-10
 
@@ -318,24 +322,23 @@ def _polish(B: np.ndarray, BB: np.ndarray, A: np.ndarray, u: np.ndarray) -> np.n
 
 def _primal_witness(
     A: np.ndarray, An: np.ndarray, target: int | None, restarts: int, time_limit: float | None,
-    t_start: float, below: int | None = None,
+    t_start: float, below: int,
 ) -> tuple[np.ndarray, int] | None:
     """The primal heuristic: the local search of :mod:`.local_search` (greedy elastic removal,
     flip search with LP repair, ``restarts`` seeded restarts; HiGHS LPs) on the unit rows ``An``
     of ``A``, within what is left of ``time_limit``; it stops early at a count below ``target``
     (decision mode: n; exact mode: None, the best it can).  Returns a strict witness with fewer
-    than ``below`` (default ``target``) positives, certified by :func:`bounding.certify` (as the
-    bounding methods do), or None."""
+    than ``below`` positives, certified by :func:`bounding.certify` (as the bounding methods do),
+    or None."""
     from .bounding import Deadline, certify
     from .local_search import local_search
 
-    bound = target if below is None else below
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t_start))
     u, c, _ = local_search(An, deadline=Deadline(left), target=target, restarts=restarts)
-    if u is None or bound is None or c >= bound:
+    if u is None or c >= below:
         return None
     got = certify(A, u)
-    return got if got is not None and got[1] < bound else None
+    return got if got is not None and got[1] < below else None
 
 
 def _certified_witness(
@@ -456,7 +459,7 @@ def solve_oracle(
             primal_at = PRIMAL_NODES_DECISION if decision else PRIMAL_NODES_EXACT
         primal_at = int(primal_at)
     primal_info = "not run"
-    local_best = None  # exact mode: the count of the heuristic's witness, if it lowered t
+    local_best = None  # the count of the heuristic's witness, if it found one
     if primal_at is not None and primal_at < user_limit:
         stt[oc.S_NODE_LIMIT] = primal_at
     while True:
@@ -464,28 +467,21 @@ def solve_oracle(
         if rc == oc.RC_NODE_LIMIT and primal_at is not None and cnt[oc.C_NODES] < user_limit:
             primal_at = None
             stt[oc.S_NODE_LIMIT] = user_limit
-            if not decision:
-                # exact mode: a better upper bound lowers the threshold t, as an incumbent of the
-                # search itself would (the search then only has to look below it)
-                hit = _primal_witness(pre.A, pre.An, None, int(opts["primal_restarts"]),
-                                      time_limit, t_start, below=int(stt[oc.S_BEST]))
-                primal_info = "no better witness"
-                if hit is not None:
-                    primal_info = "better witness"
-                    local_best = hit[1]
-                    S.best_u[:] = hit[0]
-                    stt[oc.S_BEST] = hit[1]
-                    stt[oc.S_T] = min(int(stt[oc.S_T]), hit[1])
+            # decision mode: a witness below n ends the search; exact mode: one below the best
+            # count lowers the threshold t, as an incumbent of the search itself would
+            below = n if decision else int(stt[oc.S_BEST])
+            hit = _primal_witness(pre.A, pre.An, below if decision else None,
+                                  int(opts["primal_restarts"]), time_limit, t_start, below)
+            primal_info = _PRIMAL_INFO[decision][hit is not None]
+            if hit is None:
                 continue
-            hit = _primal_witness(pre.A, pre.An, n, int(opts["primal_restarts"]), time_limit,
-                                  t_start)
-            primal_info = "no witness below n"
-            if hit is not None:
-                primal_info = "witness below n"
-                S.best_u[:] = hit[0]
-                stt[oc.S_BEST] = hit[1]
+            local_best = hit[1]
+            S.best_u[:] = hit[0]
+            stt[oc.S_BEST] = hit[1]
+            if decision:
                 rc = oc.RC_FOUND
                 break
+            stt[oc.S_T] = min(int(stt[oc.S_T]), hit[1])
             continue
         if rc != oc.RC_GROW:
             break
@@ -523,7 +519,7 @@ def solve_oracle(
     info = _info(cnt, tps, stt, opts)
     info.update(info_pre)
     info["primal"] = primal_info
-    if primal_info == "witness below n" or (local_best is not None and best == local_best):
+    if local_best is not None and best == local_best:
         # the witness returned is the heuristic's (the search never beat it)
         info["bound_methods"] = {"lower": "oracle", "upper": "local"}
     res = SolveResult(
