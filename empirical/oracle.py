@@ -112,6 +112,11 @@ PRIMAL_NODES_EXACT = 10_000
 _PRIMAL_INFO = {True: ("no witness below n", "witness below n"),
                 False: ("no better witness", "better witness")}
 
+#: keys of ``info["nodes_by_gap"]`` / ``info["time_by_gap_s"]``: nodes by the gap ``t - LB`` when
+#: they are entered ("pruned": ``LB >= t`` already; ">=5"; "gap1_child": the one child of a gap-1
+#: node, its unpacked free rows fixed NEG); the time excludes setting up children
+GAP_CLASSES = ("pruned", "1", "2", "3", "4", ">=5", "gap1_child")
+
 #: count tolerance: a row with <b_i,u> > -CTOL counts as positive (conservative upper bounds)
 CTOL = 1e-10
 
@@ -627,6 +632,7 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         "max_depth": int(cnt[oc.C_MAXDEPTH]),
         "pool_size": int(stt[oc.S_NPOOL]),
         "kernel_s": float(cnt[oc.C_T_TOTAL] / tps),
+        "nodes_by_gap": {c: int(cnt[oc.C_GAPN + k]) for k, c in enumerate(GAP_CLASSES)},
     }
     if opts["profile"]:
         d["node_test_s"] = float(cnt[oc.C_T_NODETEST] / tps)
@@ -634,4 +640,5 @@ def _info(cnt: np.ndarray, tps: float, stt: np.ndarray, opts: dict[str, Any]) ->
         d["child_setup_s"] = float(cnt[oc.C_T_COPY] / tps)
         d["repack_s"] = float(cnt[oc.C_T_REPACK] / tps)
         d["lp_s"] = float(cnt[oc.C_T_LP] / tps)
+        d["time_by_gap_s"] = {c: float(cnt[oc.C_GAPT + k] / tps) for k, c in enumerate(GAP_CLASSES)}
     return d

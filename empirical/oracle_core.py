@@ -189,7 +189,13 @@ C_POOL_INF = 26
 C_LP_CALLS = 27
 C_LP_PRUNE = 28
 C_T_LP = 29
-NCNT = 32
+# nodes (and, when profiling, ticks spent processing them) by the gap t - LB on entry:
+# C_GAPN + 0: LB >= t (pruned at once), + 1..4: gap 1..4, + 5: gap >= 5, + 6: the gap-1 child of
+# a node (its unpacked free rows fixed NEG, processed in place); C_GAPT + the same offsets: ticks
+C_GAPN = 32
+C_GAPT = 40
+N_GAPCLS = 7
+NCNT = 48
 
 # _pack return codes
 P_OK = 0
@@ -1160,12 +1166,16 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 rc = RC_GROW
                 break
             cnt[C_NODES] += 1
+            tnode = rdtsc() if prof else 0
+            g1child = DS[d, D_STAGE] == 5
             if DS[d, D_STAGE] == 0:
                 DS[d, D_PP0] = st[S_NPOOL]
             DS[d, D_STAGE] = 0
             if d > cnt[C_MAXDEPTH]:
                 cnt[C_MAXDEPTH] = d
             lb = DS[d, D_NP] + DS[d, D_NPK]
+            gcls = 6 if g1child else min(max(st[S_T] - lb, 0), 5)
+            cnt[C_GAPN + gcls] += 1
             pruned = lb >= st[S_T]
             infeas_pid = -1
             lp_rec = False
@@ -1416,6 +1426,8 @@ def search(B, wt, BT, BB, opt, fopt, st, cnt, DS, sg, sf, fixed, owner, slot_pid
                 if rec:
                     _rec_internal(st, tr, r, DS[d, D_FIRST])
                 DS[d, D_STAGE] = 1
+            if prof:
+                cnt[C_GAPT + gcls] += rdtsc() - tnode
         stg = DS[d, D_STAGE]
         if stg == 4:
             # node d's only child (its unpacked free rows fixed NEG) replaces node d in place:

@@ -332,3 +332,26 @@ def test_cold_numba_cache_does_not_count_against_the_time_limit(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=900, check=True)
     assert out.stdout.strip().splitlines()[-1] == "optimal"
+
+
+def test_nodes_by_gap_account_for_every_node() -> None:
+    """``info["nodes_by_gap"]`` partitions the nodes (decision and exact mode, across kernel
+    stops and resumes); its gap-1 children are the gap-1 nodes the kernel forced; the time by gap
+    is reported only when profiling and stays within the kernel time."""
+    from reluinj.empirical.oracle import GAP_CLASSES
+
+    for s in range(4):
+        A = sample_A(9, 63, s)
+        for decision in (True, False):
+            r = solve_oracle(A, decision=decision, profile=True)
+            by = r.info["nodes_by_gap"]
+            assert tuple(by) == GAP_CLASSES
+            assert sum(by.values()) == r.nodes
+            assert by["gap1_child"] == r.info["gap1_nodes"]
+            tb = r.info["time_by_gap_s"]
+            assert all(v >= 0 for v in tb.values())
+            assert sum(tb.values()) <= r.info["kernel_s"] + 1e-9
+            stopped = solve_oracle(A, decision=decision, primal_nodes=7, primal_restarts=0)
+            if stopped.nodes == r.nodes:  # the heuristic did not end the search early
+                assert stopped.info["nodes_by_gap"] == by
+            assert "time_by_gap_s" not in stopped.info
