@@ -62,7 +62,9 @@ Switches (keyword options; each can be changed without changing any answer, whic
   nodes): there, at large gaps (t still far above k*), the node centre leads the depth-first
   search to good incumbents and the dive point does not (``True``: ×1.6 CPU on 8 instances, up
   to ×7 on one; NOTES.md, session 7).  ``rho_node``, ``rho_pack``: Wolfe stopping
-  tolerances.  ``profile``: time the phases (``info["*_s"]``).  ``upper_hint``: start the
+  tolerances.  ``profile``: time the phases (``info["*_s"]``, and by the gap
+  ``t - LB`` on entry ``info["time_by_gap_s"]``; the node counts ``info["nodes_by_gap"]`` are
+  always there).  ``upper_hint``: start the
   exact search with threshold ``hint + 1`` (a known upper bound).  ``primal`` (default on):
   exact mode: once the search has used ``primal_nodes`` (default 10 000) nodes, one run of the
   local search looks for a witness below the best count so far; a certified one lowers the

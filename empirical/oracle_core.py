@@ -192,9 +192,9 @@ C_T_LP = 29
 # nodes (and, when profiling, ticks spent processing them) by the gap t - LB on entry:
 # C_GAPN + 0: LB >= t (pruned at once), + 1..4: gap 1..4, + 5: gap >= 5, + 6: the gap-1 child of
 # a node (its unpacked free rows fixed NEG, processed in place); C_GAPT + the same offsets: ticks
+# (oracle.GAP_CLASSES names the seven offsets)
 C_GAPN = 32
 C_GAPT = 40
-N_GAPCLS = 7
 NCNT = 48
 
 # _pack return codes
