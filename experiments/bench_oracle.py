@@ -310,6 +310,12 @@ def targets_report(rows: list[dict[str, Any]]) -> list[str]:
         if g is not None:
             out.append(f"growth per unit n of the alpha=7 decision {key} (n >= 12): x{g:.2f}, "
                        f"target <= x{GROWTH_TARGET}: {'MET' if g <= GROWTH_TARGET else 'NOT MET'}")
+    gn = growth_per_n(rows, key="median_nodes")
+    gt = growth_per_n(rows, key="median_s")
+    if gn is not None and gt is not None:
+        # time = nodes x cost per node, so the two factors of the time's growth (information, not
+        # a target; benchmarks/oracle_growth_profile.py splits the cost per node further)
+        out.append(f"of which: median nodes x{gn:.2f} per unit n, cost per node x{gt / gn:.2f}")
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from reluinj.experiments.cli import main
 
 COLUMNS = ["n", "alpha", "m", "mode", "method", "instances", "solved", "median_s", "max_s",
@@ -29,3 +31,19 @@ def test_bench_oracle_quick_writes_one_table(tmp_path, capsys) -> None:
     # the table and the ablation are printed as they run, and the files are named
     assert printed.splitlines()[0].split()[:5] == ["n", "a", "m", "mode", "method"]
     assert "ablation:" in printed and "wrote " in printed and "bench_oracle_quick.md" in printed
+
+
+def test_growth_per_n_and_its_split_into_nodes_and_cost_per_node() -> None:
+    """On rows whose medians grow exactly geometrically (time x3, nodes x2.5 per unit n) the fit
+    returns the ratios, and the report splits the time's growth into nodes x cost per node."""
+    from reluinj.experiments.bench_oracle import growth_per_n, targets_report
+
+    rows = [{"method": "oracle", "mode": "decision", "alpha": 7, "n": n, "instances": 10,
+             "solved": 10, "median_s": 0.01 * 3.0 ** (n - 12), "median_cpu_s": 0.01 * 3.0 ** (n - 12),
+             "max_s": 1.0, "median_nodes": 1000 * 2.5 ** (n - 12)} for n in range(12, 19)]
+    rows.append({**rows[0], "method": "enum", "median_s": 99.0})  # other methods are ignored
+    assert growth_per_n(rows) == pytest.approx(3.0)
+    assert growth_per_n(rows, key="median_nodes") == pytest.approx(2.5)
+    rep = targets_report(rows)
+    assert any("median_s (n >= 12): x3.00, target <= x2.5: NOT MET" in line for line in rep)
+    assert "of which: median nodes x2.50 per unit n, cost per node x1.20" in rep
