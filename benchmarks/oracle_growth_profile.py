@@ -3,8 +3,9 @@
 For each n the instances ``A = sample_A(n, round(alpha n), s)``, ``s = 0..k-1``, are solved in
 decision mode with ``profile=True``; totals over the seeds give
 
-* the cost of a node: kernel microseconds per node = (Wolfe iterations per node) x (nanoseconds
-  per iteration) + bookkeeping, split into node tests and packing (``info`` of the oracle);
+* the cost of a node: kernel microseconds per node, Wolfe iterations (node tests and packing) per
+  node, the node-test and packing time per Wolfe iteration (it includes the packing's own
+  bookkeeping), and the rest of the kernel time per node (``info`` of the oracle);
 * the shape of the tree: the share of the nodes, and of the kernel time, by the gap ``t - LB``
   when a node is entered (``info["nodes_by_gap"]``, ``info["time_by_gap_s"]``).
 
@@ -65,12 +66,23 @@ def summary(n: int, t: dict) -> dict:
     }
 
 
+def _per_unit(s0: dict, s1: dict, key: str) -> float:
+    """Ratio per unit n of ``key`` between two summaries (geometric mean over the step)."""
+    return (s1[key] / s0[key]) ** (1 / (s1["n"] - s0["n"]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[12, 13, 14, 15, 16])
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--alpha", type=float, default=7.0)
     a = ap.parse_args()
+    if a.seeds < 1:
+        ap.error(f"--seeds must be at least 1, got {a.seeds}")
+    if min(a.n) < 2 or len(set(a.n)) != len(a.n) or list(a.n) != sorted(a.n):
+        ap.error(f"--n must be distinct increasing sizes >= 2, got {a.n}")
+    if a.alpha <= 1:
+        ap.error(f"--alpha must be > 1 (m = round(alpha n) rows, more than n), got {a.alpha}")
     solve_oracle(sample_A(8, 56, 0), decision=True, profile=True)  # compile first
     print("machine:", ", ".join(f"{k} {v}" for k, v in machine().items()))
     print(f"alpha = {a.alpha}, seeds 0..{a.seeds - 1}, decision mode, totals over the seeds")
@@ -94,12 +106,11 @@ def main() -> None:
         print(f"| {s['n']} | " + " | ".join(cells) + " |")
     print("\nratio per unit n between consecutive sizes (time = nodes x cost per node):")
     for (s0, _), (s1, _) in zip(rows, rows[1:], strict=False):
-        k = s1["n"] - s0["n"]
-        def per(x: str, s0=s0, s1=s1, k=k) -> float:
-            return (s1[x] / s0[x]) ** (1 / k)
-        print(f"n {s0['n']} -> {s1['n']}: CPU x{per('cpu_s'):.2f}, nodes x{per('nodes'):.2f}, "
-              f"us/node x{per('us_per_node'):.3f} (iterations/node x{per('iters_per_node'):.3f}, "
-              f"ns/iteration x{per('ns_per_iter'):.3f})")
+        r = {k: _per_unit(s0, s1, k)
+             for k in ("cpu_s", "nodes", "us_per_node", "iters_per_node", "ns_per_iter")}
+        print(f"n {s0['n']} -> {s1['n']}: CPU x{r['cpu_s']:.2f}, nodes x{r['nodes']:.2f}, "
+              f"us/node x{r['us_per_node']:.3f} (iterations/node x{r['iters_per_node']:.3f}, "
+              f"ns/iteration x{r['ns_per_iter']:.3f})")
 
 
 if __name__ == "__main__":

@@ -47,3 +47,25 @@ def test_growth_per_n_and_its_split_into_nodes_and_cost_per_node() -> None:
     rep = targets_report(rows)
     assert any("median_s (n >= 12): x3.00, target <= x2.5: NOT MET" in line for line in rep)
     assert "of which: median nodes x2.50 per unit n, cost per node x1.20" in rep
+
+
+def test_growth_profile_script_runs_and_its_gap_shares_add_up() -> None:
+    """benchmarks/oracle_growth_profile.py (the command behind results/oracle/growth_profile.md)
+    runs on small sizes; each row's node shares by gap add up to 100 % (up to rounding)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "oracle_growth_profile.py"
+    out = subprocess.run([sys.executable, str(script), "--n", "8", "9", "--seeds", "2"],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    assert "ratio per unit n between consecutive sizes" in out
+    shares = [line for line in out.splitlines() if re.match(r"\| (8|9) \| \d+ % /", line)]
+    assert len(shares) == 2
+    for line in shares:
+        nodes_pct = [int(c.split("%")[0]) for c in line.strip("|").split("|")[1:]]
+        assert abs(sum(nodes_pct) - 100) <= len(nodes_pct)
+    bad = subprocess.run([sys.executable, str(script), "--seeds", "0"], capture_output=True,
+                         text=True, timeout=600)
+    assert bad.returncode == 2 and "--seeds must be at least 1" in bad.stderr
