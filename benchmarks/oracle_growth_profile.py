@@ -26,8 +26,7 @@ from reluinj.empirical.oracle import GAP_CLASSES, solve_oracle
 from reluinj.empirical.sampling import sample_A
 from reluinj.experiments.bench_oracle import machine
 
-_SUM = ("node_tests", "node_test_iters", "pack_calls", "pack_iters", "kernel_s", "node_test_s",
-        "pack_s", "child_setup_s")
+_SUM = ("node_test_iters", "pack_iters", "kernel_s", "node_test_s", "pack_s")
 
 
 def profile_n(n: int, alpha: float, seeds: int) -> dict:

@@ -305,13 +305,14 @@ def targets_report(rows: list[dict[str, Any]]) -> list[str]:
         out.append(f"{mode} n={n} alpha={a:g}: median {r['median_s']:.3f} s wall "
                    f"({r['median_cpu_s']:.3f} s CPU), max {r['max_s']:.3f} s; target <= {lim:g} s:"
                    f" wall {'MET' if ok else 'NOT MET'}, CPU {'MET' if okc else 'NOT MET'}")
+    growth = {key: growth_per_n(rows, key=key)
+              for key in ("median_s", "median_cpu_s", "median_nodes")}
     for key in ("median_s", "median_cpu_s"):
-        g = growth_per_n(rows, key=key)
+        g = growth[key]
         if g is not None:
             out.append(f"growth per unit n of the alpha=7 decision {key} (n >= 12): x{g:.2f}, "
                        f"target <= x{GROWTH_TARGET}: {'MET' if g <= GROWTH_TARGET else 'NOT MET'}")
-    gn = growth_per_n(rows, key="median_nodes")
-    gt = growth_per_n(rows, key="median_s")
+    gn, gt = growth["median_nodes"], growth["median_s"]
     if gn is not None and gt is not None:
         # time = nodes x cost per node, so the two factors of the time's growth (information, not
         # a target; benchmarks/oracle_growth_profile.py splits the cost per node further)
