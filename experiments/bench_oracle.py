@@ -6,7 +6,9 @@ Instances: seed ``s`` gives ``A = numpy.random.default_rng(s).standard_normal((m
 configuration the table has one row per method: instances, how many finished within the cap,
 median / max wall time, median nodes, the ratio ``baseline median / oracle median`` (a lower
 bound ``>`` when the baseline hit its cap), and whether all answers agree with the oracle.
-The oracle rows also give its time profile (node tests, packing, LP, the rest).
+The oracle rows also give its time profile (node tests, packing, LP, the rest).  Every instance
+is also written, one line each (seed, time, nodes, status, answer), to ``*_instances.csv``; from
+these the targets section gives a bootstrap interval over the seeds for the growth per unit n.
 
 The full run covers the targets of issue 4 (10 seeds): decision α = 7 at n = 10..18, decision at
 α = 6 (n = 16), exact k* at α = 7 (n = 10, 12) and α = 5 (n = 16); baselines: vertex-ray
@@ -257,6 +259,12 @@ def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
          profile: str) -> dict[str, Any]:
     done = [r for r in runs if r.answer is not None]
     times = [r.time_s for r in runs]
+    # one record per instance (seed s is runs[s]): written to *_instances.csv and used by the
+    # bootstrap interval of the growth figure
+    per = [{"n": cfg.n, "alpha": cfg.alpha, "m": cfg.m, "mode": cfg.mode, "method": method,
+            "seed": s, "time_s": r.time_s, "cpu_s": r.cpu_s, "nodes": r.nodes,
+            "status": r.status, "answer": "" if r.answer is None else r.answer}
+           for s, r in enumerate(runs)]
     return {
         "n": cfg.n, "alpha": cfg.alpha, "m": cfg.m, "mode": cfg.mode, "method": method,
         "instances": len(runs), "solved": len(done),
@@ -265,6 +273,7 @@ def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
         "median_cpu_s": statistics.median(r.cpu_s for r in runs) if runs else float("nan"),
         "median_nodes": int(statistics.median(r.nodes for r in runs)) if runs else 0,
         "speedup_vs_baseline": ratio, "answers_agree": agree, "profile": profile,
+        "runs": per,
     }
 
 
@@ -293,6 +302,35 @@ def growth_per_n(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12,
     return float(np.exp(np.polyfit(x, y, 1)[0]))
 
 
+def growth_interval(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12,
+                    key: str = "time_s", level: float = 0.95, resamples: int = 2000,
+                    seed: int = 0) -> tuple[float, float] | None:
+    """Bootstrap interval of :func:`growth_per_n` over the seeds.
+
+    Each resample draws, for every size n independently, as many instances as were run, with
+    replacement, from that size's per-instance values ``key`` (``time_s``, ``cpu_s`` or
+    ``nodes``; the rows' ``runs``); takes the median per n and refits ``exp(slope)`` of the log
+    medians against n.  Returns the ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles of
+    the refitted growths (percentile bootstrap, ``resamples`` draws from
+    ``numpy.random.default_rng(seed)``), or None without per-instance data for two sizes.  It
+    measures how much the figure depends on which seeds were drawn, not the machine's noise."""
+    per = {r["n"]: np.array([x[key] for x in r["runs"]], float) for r in rows
+           if r["method"] == "oracle" and r["mode"] == "decision" and r["alpha"] == alpha
+           and r["n"] >= lo and r.get("runs")}
+    per = {n: v for n, v in per.items() if np.all(v > 0)}
+    if len(per) < 2:
+        return None
+    ns = np.array(sorted(per), float)
+    rng = np.random.default_rng(seed)
+    meds = np.empty((resamples, len(ns)))
+    for j, n in enumerate(sorted(per)):
+        v = per[n]
+        meds[:, j] = np.median(v[rng.integers(0, len(v), size=(resamples, len(v)))], axis=1)
+    slopes = np.polyfit(ns, np.log(meds).T, 1)[0]
+    q = np.quantile(np.exp(slopes), [(1 - level) / 2, (1 + level) / 2])
+    return float(q[0]), float(q[1])
+
+
 def targets_report(rows: list[dict[str, Any]]) -> list[str]:
     out = []
     for (n, a, mode), lim in TARGETS.items():
@@ -317,6 +355,11 @@ def targets_report(rows: list[dict[str, Any]]) -> list[str]:
         # time = nodes x cost per node, so the two factors of the time's growth (information, not
         # a target; benchmarks/oracle_growth_profile.py splits the cost per node further)
         out.append(f"of which: median nodes x{gn:.2f} per unit n, cost per node x{gt / gn:.2f}")
+    ci = {key: growth_interval(rows, key=key) for key in ("time_s", "nodes")}
+    if ci["time_s"] is not None and ci["nodes"] is not None:
+        (a, b), (c, d) = ci["time_s"], ci["nodes"]
+        out.append(f"95 % bootstrap interval over the seeds (instances resampled per n): "
+                   f"time x{a:.2f}-x{b:.2f}, nodes x{c:.2f}-x{d:.2f} per unit n")
     return out
 
 
@@ -346,6 +389,14 @@ def write(rows: list[dict[str, Any]], out: str | Path, quick: bool,
         w.writeheader()
         for r in rows:
             w.writerow(r)
+    inst_keys = ["n", "alpha", "m", "mode", "method", "seed", "time_s", "cpu_s", "nodes",
+                 "status", "answer"]
+    with (outdir / f"{stem}_instances.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=inst_keys)
+        w.writeheader()
+        for r in rows:
+            for x in r.get("runs", []):
+                w.writerow(x)
     mach = machine()
     lines = [f"# `reluinj bench oracle{' --quick' if quick else ''}`", "",
              "Machine: " + ", ".join(f"{k} {v}" for k, v in mach.items()), "",

@@ -31,6 +31,16 @@ def test_bench_oracle_quick_writes_one_table(tmp_path, capsys) -> None:
     # the table and the ablation are printed as they run, and the files are named
     assert printed.splitlines()[0].split()[:5] == ["n", "a", "m", "mode", "method"]
     assert "ablation:" in printed and "wrote " in printed and "bench_oracle_quick.md" in printed
+    # every instance of every row, with its seed, in *_instances.csv
+    with open(tmp_path / "bench_oracle_quick_instances.csv") as f:
+        inst = list(csv.DictReader(f))
+    for r in rows:
+        mine = [x for x in inst if (x["n"], x["alpha"], x["mode"], x["method"])
+                == (r["n"], r["alpha"], r["mode"], r["method"])]
+        assert [int(x["seed"]) for x in mine] == list(range(int(r["instances"])))
+        times = sorted(float(x["time_s"]) for x in mine)
+        assert max(times) == pytest.approx(float(r["max_s"]))
+        assert all(x["status"] in ("optimal", "decided") and x["answer"] != "" for x in mine)
 
 
 def test_growth_per_n_and_its_split_into_nodes_and_cost_per_node() -> None:
@@ -69,3 +79,51 @@ def test_growth_profile_script_runs_and_its_gap_shares_add_up() -> None:
     bad = subprocess.run([sys.executable, str(script), "--seeds", "0"], capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode == 2 and "--seeds must be at least 1" in bad.stderr
+
+
+def _rows_with_runs(time_of, nodes_of, seeds=10):
+    rows = []
+    for n in range(12, 19):
+        runs = [{"time_s": time_of(n, s), "cpu_s": time_of(n, s), "nodes": nodes_of(n, s)}
+                for s in range(seeds)]
+        rows.append({"method": "oracle", "mode": "decision", "alpha": 7, "n": n, "runs": runs})
+    return rows
+
+
+def test_growth_interval_bootstrap_over_seeds() -> None:
+    """The bootstrap interval of the growth: a single point when every seed has the same value
+    (exactly geometric in n); on noisy seeds it contains the fit of the medians, narrows as the
+    seeds grow in number (1/sqrt(k)), and is reproducible from its own seed."""
+    import numpy as np
+
+    from reluinj.experiments.bench_oracle import growth_interval, growth_per_n
+
+    exact = _rows_with_runs(lambda n, s: 0.01 * 3.0 ** (n - 12), lambda n, s: 2.5 ** (n - 12))
+    assert growth_interval(exact) == pytest.approx((3.0, 3.0))
+    assert growth_interval(exact, key="nodes") == pytest.approx((2.5, 2.5))
+
+    noise = np.random.default_rng(1).lognormal(0.0, 0.5, size=(19, 400))
+    few = _rows_with_runs(lambda n, s: 3.0 ** n * noise[n, s], lambda n, s: 1, seeds=10)
+    many = _rows_with_runs(lambda n, s: 3.0 ** n * noise[n, s], lambda n, s: 1, seeds=400)
+    lo, hi = growth_interval(few)
+    med = [{"method": "oracle", "mode": "decision", "alpha": 7, "n": r["n"],
+            "median_s": float(np.median([x["time_s"] for x in r["runs"]]))} for r in few]
+    assert lo < growth_per_n(med) < hi
+    lo2, hi2 = growth_interval(many)
+    assert lo2 < 3.0 < hi2 and hi2 - lo2 < (hi - lo) / 3
+    assert growth_interval(few) == (lo, hi)  # same seed, same draws
+    assert growth_interval(few[:1]) is None  # one size: nothing to fit
+    # rows without per-instance data (a table read back from the CSV) give no interval
+    assert growth_interval([{k: v for k, v in r.items() if k != "runs"} for r in few]) is None
+
+
+def test_targets_report_gives_the_interval_when_instances_are_known() -> None:
+    from reluinj.experiments.bench_oracle import targets_report
+
+    rows = _rows_with_runs(lambda n, s: 0.01 * 3.0 ** (n - 12), lambda n, s: 2.5 ** (n - 12))
+    for r in rows:
+        r.update(instances=10, solved=10, max_s=1.0, median_s=r["runs"][0]["time_s"],
+                 median_cpu_s=r["runs"][0]["time_s"], median_nodes=r["runs"][0]["nodes"])
+    rep = targets_report(rows)
+    assert ("95 % bootstrap interval over the seeds (instances resampled per n): "
+            "time x3.00-x3.00, nodes x2.50-x2.50 per unit n") in rep
