@@ -127,3 +127,35 @@ def test_targets_report_gives_the_interval_when_instances_are_known() -> None:
     rep = targets_report(rows)
     assert ("95 % bootstrap interval over the seeds (instances resampled per n): "
             "time x3.00-x3.00, nodes x2.50-x2.50 per unit n") in rep
+
+
+def test_growth_seeds_script_resumes_pools_and_rejects_bad_input(tmp_path) -> None:
+    """benchmarks/oracle_growth_seeds.py appends one line per instance, does not solve an
+    instance twice (a stopped run resumes), pools a second file without counting a seed twice,
+    and prints the growth with its interval; bad --seeds is a usage error."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "oracle_growth_seeds.py"
+    out = tmp_path / "inst.csv"
+
+    def run(*args: str) -> str:
+        return subprocess.run([sys.executable, str(script), "--n", "7", "8", "--fit-from", "7",
+                               "--out", str(out), *args], capture_output=True, text=True,
+                              timeout=600, check=True).stdout
+
+    run("--seeds", "0-2")
+    printed = run("--seeds", "0-3", "--with", str(out))  # only seed 3 is new; out pooled twice
+    assert printed.count("] n=") == 2  # n=7 and n=8, seed 3
+    with open(out) as f:
+        inst = list(csv.DictReader(f))
+    assert sorted((int(x["n"]), int(x["seed"])) for x in inst) == [
+        (n, s) for n in (7, 8) for s in range(4)]
+    assert all(x["status"] == "decided" for x in inst)
+    assert "| 7 | 4 |" in printed and "| 8 | 4 |" in printed
+    assert "growth per unit n of the median nodes (n >= 7): x" in printed
+    assert "95 % bootstrap interval over the seeds" in printed
+    bad = subprocess.run([sys.executable, str(script), "--seeds", "5-2", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "--seeds: expected ranges like 10-19" in bad.stderr
