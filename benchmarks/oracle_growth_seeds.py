@@ -33,10 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from reluinj.empirical.oracle import solve_oracle
-from reluinj.experiments.bench_oracle import growth_interval, growth_per_n, machine
+from reluinj.experiments.bench_oracle import INSTANCE_COLUMNS, growth_interval, growth_per_n, machine
 
-KEYS = ["n", "alpha", "m", "mode", "method", "seed", "time_s", "cpu_s", "nodes", "status",
-        "answer"]
+KEYS = INSTANCE_COLUMNS
 
 
 def parse_seeds(text: str) -> list[int]:

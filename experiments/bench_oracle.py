@@ -279,6 +279,9 @@ def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
 
 _HEAD = ("n", "alpha", "m", "mode", "method", "instances", "solved", "median_s", "max_s",
          "median_cpu_s", "median_nodes", "speedup_vs_baseline", "answers_agree")
+#: columns of ``*_instances.csv`` (one line per instance and method)
+INSTANCE_COLUMNS = ["n", "alpha", "m", "mode", "method", "seed", "time_s", "cpu_s", "nodes",
+                    "status", "answer"]
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -389,10 +392,8 @@ def write(rows: list[dict[str, Any]], out: str | Path, quick: bool,
         w.writeheader()
         for r in rows:
             w.writerow(r)
-    inst_keys = ["n", "alpha", "m", "mode", "method", "seed", "time_s", "cpu_s", "nodes",
-                 "status", "answer"]
     with (outdir / f"{stem}_instances.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=inst_keys)
+        w = csv.DictWriter(f, fieldnames=INSTANCE_COLUMNS)
         w.writeheader()
         for r in rows:
             for x in r.get("runs", []):
