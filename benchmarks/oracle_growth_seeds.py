@@ -2,11 +2,11 @@
 
 ``reluinj bench oracle`` measures the growth on seeds 0-9 (medians per n, least-squares fit of
 ``log median`` against n, n >= 12).  This script solves further seeds of the same instances
-(``A = default_rng(s).standard_normal((round(alpha n), n))``, decision mode, wall and CPU time
-of one ``solve_oracle`` call, as in the bench), appends one line per instance to ``--out`` (the
-bench's ``*_instances.csv`` format; instances already in the file are not solved again, so an
-interrupted run resumes), and prints for the instances of every file given with ``--out`` and
-``--with``:
+(``A = default_rng(s).standard_normal((round(alpha n), n))``, decision mode, solved and timed
+by the bench's own :func:`~reluinj.experiments.bench_oracle.solve_instance`), appends one line
+per instance to ``--out`` (the bench's ``*_instances.csv`` format; instances already in the file
+are not solved again, so an interrupted run resumes), and prints for the instances of every file
+given with ``--out`` and ``--with``:
 
 * per n: instances, median time, median nodes;
 * the growth per unit n of the median time and of the median nodes, each with its 95 %
@@ -27,15 +27,20 @@ import argparse
 import csv
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from reluinj.empirical.oracle import solve_oracle
-from reluinj.experiments.bench_oracle import INSTANCE_COLUMNS, growth_interval, growth_per_n, machine
-
-KEYS = INSTANCE_COLUMNS
+from reluinj.experiments.bench_oracle import (
+    INSTANCE_COLUMNS,
+    Config,
+    growth_interval,
+    growth_per_n,
+    instance_record,
+    machine,
+    solve_instance,
+)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -57,8 +62,8 @@ def read(path: Path, alpha: float) -> list[dict]:
         return []
     with path.open() as f:
         rows = list(csv.DictReader(f))
-    if rows and not set(KEYS) <= set(rows[0]):
-        raise SystemExit(f"{path}: not an instances file (columns {', '.join(KEYS)})")
+    if rows and not set(INSTANCE_COLUMNS) <= set(rows[0]):
+        raise SystemExit(f"{path}: not an instances file (columns {', '.join(INSTANCE_COLUMNS)})")
     out = []
     for r in rows:
         if r["method"] == "oracle" and r["mode"] == "decision" and float(r["alpha"]) == alpha:
@@ -69,14 +74,9 @@ def read(path: Path, alpha: float) -> list[dict]:
 
 
 def solve_one(n: int, alpha: float, seed: int) -> dict:
-    m = int(round(alpha * n))
-    A = np.random.default_rng(seed).standard_normal((m, n))
-    t0, c0 = time.perf_counter(), time.process_time()
-    r = solve_oracle(A, decision=True)
-    dt, dc = time.perf_counter() - t0, time.process_time() - c0
-    return {"n": n, "alpha": alpha, "m": m, "mode": "decision", "method": "oracle",
-            "seed": seed, "time_s": dt, "cpu_s": dc, "nodes": r.nodes, "status": r.status,
-            "answer": r.injective if r.status == "decided" else ""}
+    """Instance ``seed`` at ``(n, alpha)``, solved and timed exactly as the bench does."""
+    cfg = Config(n, alpha, "decision", 1)
+    return instance_record(cfg, "oracle", seed, solve_instance(cfg, seed))
 
 
 def report(inst: list[dict], alpha: float, lo: int = 12) -> list[str]:
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     new = not a.out.exists()
     a.out.parent.mkdir(parents=True, exist_ok=True)
     with a.out.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=KEYS)
+        w = csv.DictWriter(f, fieldnames=INSTANCE_COLUMNS)
         if new:
             w.writeheader()
         for i, (n, s) in enumerate(todo):

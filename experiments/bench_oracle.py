@@ -143,6 +143,19 @@ def _run_oracle(A: np.ndarray, decision: bool, cap: float, **switches: Any) -> R
     return Run(dt, r.nodes, r.status, ans, r.info, dc)
 
 
+def solve_instance(cfg: Config, seed: int, cap: float = ORACLE_CAP, **switches: Any) -> Run:
+    """The oracle on instance ``seed`` of ``cfg``, timed as the table times it (one call,
+    ``profile=True``, wall and CPU time)."""
+    return _run_oracle(_matrix(cfg, seed), cfg.mode == "decision", cap, **switches)
+
+
+def instance_record(cfg: Config, method: str, seed: int, run: Run) -> dict[str, Any]:
+    """One line of ``*_instances.csv`` (columns :data:`INSTANCE_COLUMNS`)."""
+    return {"n": cfg.n, "alpha": cfg.alpha, "m": cfg.m, "mode": cfg.mode, "method": method,
+            "seed": seed, "time_s": run.time_s, "cpu_s": run.cpu_s, "nodes": run.nodes,
+            "status": run.status, "answer": "" if run.answer is None else run.answer}
+
+
 def _run_baseline(method: str, A: np.ndarray, decision: bool, cap: float) -> Run:
     n = A.shape[1]
     t0, c0 = time.perf_counter(), time.process_time()
@@ -194,7 +207,7 @@ def run(configs: list[Config], *, echo: bool = True) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for cfg in configs:
         decision = cfg.mode == "decision"
-        oracle = [_run_oracle(_matrix(cfg, s), decision, ORACLE_CAP) for s in range(cfg.seeds)]
+        oracle = [solve_instance(cfg, s) for s in range(cfg.seeds)]
         solved = [r for r in oracle if r.answer is not None]
         omed = statistics.median(r.time_s for r in oracle)
         row = _row(cfg, "oracle", oracle, "1", "", _profile(oracle))
@@ -261,10 +274,7 @@ def _row(cfg: Config, method: str, runs: list[Run], ratio: str, agree: str,
     times = [r.time_s for r in runs]
     # one record per instance (seed s is runs[s]): written to *_instances.csv and used by the
     # bootstrap interval of the growth figure
-    per = [{"n": cfg.n, "alpha": cfg.alpha, "m": cfg.m, "mode": cfg.mode, "method": method,
-            "seed": s, "time_s": r.time_s, "cpu_s": r.cpu_s, "nodes": r.nodes,
-            "status": r.status, "answer": "" if r.answer is None else r.answer}
-           for s, r in enumerate(runs)]
+    per = [instance_record(cfg, method, s, r) for s, r in enumerate(runs)]
     return {
         "n": cfg.n, "alpha": cfg.alpha, "m": cfg.m, "mode": cfg.mode, "method": method,
         "instances": len(runs), "solved": len(done),
@@ -292,12 +302,16 @@ def _line(row: dict[str, Any]) -> str:
             f"{row['answers_agree']:>5}  {row['profile']}")
 
 
+def _growth_rows(rows: list[dict[str, Any]], alpha: float, lo: int) -> list[dict[str, Any]]:
+    """The rows the growth is fitted on: oracle, decision mode, ``alpha``, ``n >= lo``."""
+    return [r for r in rows if r["method"] == "oracle" and r["mode"] == "decision"
+            and r["alpha"] == alpha and r["n"] >= lo]
+
+
 def growth_per_n(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12,
                  key: str = "median_s") -> float | None:
     """exp(slope) of log(median time) against n for oracle decision rows at alpha, n >= lo."""
-    pts = [(r["n"], r[key]) for r in rows
-           if r["method"] == "oracle" and r["mode"] == "decision" and r["alpha"] == alpha
-           and r["n"] >= lo and r[key] > 0]
+    pts = [(r["n"], r[key]) for r in _growth_rows(rows, alpha, lo) if r[key] > 0]
     if len(pts) < 2:
         return None
     x = np.array([p[0] for p in pts], float)
@@ -317,9 +331,8 @@ def growth_interval(rows: list[dict[str, Any]], alpha: float = 7, lo: int = 12,
     the refitted growths (percentile bootstrap, ``resamples`` draws from
     ``numpy.random.default_rng(seed)``), or None without per-instance data for two sizes.  It
     measures how much the figure depends on which seeds were drawn, not the machine's noise."""
-    per = {r["n"]: np.array([x[key] for x in r["runs"]], float) for r in rows
-           if r["method"] == "oracle" and r["mode"] == "decision" and r["alpha"] == alpha
-           and r["n"] >= lo and r.get("runs")}
+    per = {r["n"]: np.array([x[key] for x in r["runs"]], float)
+           for r in _growth_rows(rows, alpha, lo) if r.get("runs")}
     per = {n: v for n, v in per.items() if np.all(v > 0)}
     if len(per) < 2:
         return None
