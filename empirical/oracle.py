@@ -404,12 +404,19 @@ def solve_oracle(
     A: np.ndarray,
     *,
     decision: bool = False,
+    threshold: int | None = None,
     time_limit: float | None = None,
     node_limit: int | None = None,
     record_proof: bool = False,
     **switches: Any,
 ) -> SolveResult:
-    """Exact ``k*(A)`` (or the decision ``k* >= n``) by branch-and-bound; see module docstring.
+    """Exact ``k*(A)`` (or the decision ``k* >= t``) by branch-and-bound; see module docstring.
+
+    ``decision=True`` decides ``k*(A) >= t`` with ``t = threshold`` (default ``n``: injectivity
+    of ``x -> ReLU(Ax)``): either a witness with fewer than ``t`` positive rows (``upper_bound <
+    t``) or an exhausted search (``lower_bound = t``, with a proof on request).  ``injective`` is
+    still judged against ``n``, so with ``t < n`` an exhausted search leaves it ``None`` unless a
+    witness below ``n`` was met.  (``info["primal"]``'s "below n" then means below ``t``.)
 
     ``time_limit`` (s) and ``node_limit`` stop the search with status ``"time_limit"`` /
     ``"node_limit"`` and the proven bounds (never a guess).  ``record_proof=True`` attaches a
@@ -421,6 +428,7 @@ def solve_oracle(
     A = validate_matrix(A)
     m, n = A.shape
     opts = _options(switches)
+    thr = _threshold(threshold, decision, n)
     pre = preprocess(A, screen=False)
     if pre.trivial is not None:
         return trivial_result(pre, "oracle", decision=decision, t0=t_start)
@@ -446,7 +454,7 @@ def solve_oracle(
     fopt[oc.F_RELEASE] = float(opts["release"])
     m_eff = int(wt.sum())
     stt = np.zeros(oc.NST, np.int64)
-    stt[oc.S_T] = n if decision else m_eff + 1
+    stt[oc.S_T] = thr if decision else m_eff + 1
     if not decision and opts["upper_hint"] is not None:
         stt[oc.S_T] = min(m_eff + 1, int(opts["upper_hint"]) + 1)
     stt[oc.S_BEST] = m_eff + 1
@@ -474,9 +482,9 @@ def solve_oracle(
         if rc == oc.RC_NODE_LIMIT and primal_at is not None and cnt[oc.C_NODES] < user_limit:
             primal_at = None
             stt[oc.S_NODE_LIMIT] = user_limit
-            # decision mode: a witness below n ends the search; exact mode: one below the best
+            # decision mode: a witness below t ends the search; exact mode: one below the best
             # count lowers the threshold t, as an incumbent of the search itself would
-            below = n if decision else int(stt[oc.S_BEST])
+            below = thr if decision else int(stt[oc.S_BEST])
             hit = _primal_witness(pre.A, pre.An, below if decision else None,
                                   int(opts["primal_restarts"]), time_limit, t_start, below)
             primal_info = _PRIMAL_INFO[decision][hit is not None]
@@ -513,9 +521,9 @@ def solve_oracle(
         lower, status = 0, "decided"
     elif rc == oc.RC_EXHAUSTED:
         if decision:
-            lower, status = n, "decided"
-            if upper < n:
-                raise AssertionError("oracle: witness below n after an exhausted decision search")
+            lower, status = thr, "decided"
+            if upper < thr:
+                raise AssertionError("oracle: witness below t after an exhausted decision search")
         else:
             lower, status = int(stt[oc.S_T]), "optimal"
             if lower != upper:
@@ -525,6 +533,8 @@ def solve_oracle(
         status = "time_limit" if rc == oc.RC_DEADLINE else "node_limit"
     info = _info(cnt, tps, stt, opts)
     info.update(info_pre)
+    if decision:
+        info["threshold"] = thr
     info["primal"] = primal_info
     if local_best is not None and best == local_best:
         # the witness returned is the heuristic's (the search never beat it)
@@ -548,6 +558,19 @@ def solve_oracle(
     elif record_proof:
         info["proof"] = "none: only exhausted searches proving k* >= 1 have a proof"
     return res
+
+
+def _threshold(threshold: Any, decision: bool, n: int) -> int:
+    """The decision threshold ``t`` (``n`` unless given); checked: an integer >= 1, decision only."""
+    if threshold is None:
+        return n
+    if not decision:
+        raise ReluInjError("threshold applies to decision=True (k* >= t); for exact k* with a "
+                           "known upper bound use upper_hint")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
+        raise ReluInjError(f"threshold must be an integer >= 1 (decide k* >= threshold), "
+                           f"got {threshold!r}")
+    return int(threshold)
 
 
 def _group_lists(kept: np.ndarray, group: np.ndarray, reps: np.ndarray) -> list[list[int]]:

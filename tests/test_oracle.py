@@ -295,6 +295,54 @@ def test_invariances() -> None:
         assert solve_oracle(-A).kstar <= A.shape[0] // 2
 
 
+def test_threshold_decisions_agree_with_enumeration() -> None:
+    """``decision=True, threshold=t`` decides ``k* >= t`` for every t around the enumerated k*:
+    an exhausted search (lower bound t) exactly when k* >= t, else a certified witness below t;
+    injectivity is still judged against n."""
+    checked = 0
+    for inst in random_instances(60, (2, 6), (2.0, 9.0), seed=31, max_subsets=20_000):
+        k, _ = kstar_enumeration(inst.A)
+        for t in sorted({1, max(1, k - 1), max(1, k), k + 1, k + 2}):
+            r = solve_oracle(inst.A, decision=True, threshold=t)
+            assert r.status == "decided", inst.label
+            _check_result(inst.A, r)  # the witness, if any, is certified with its count
+            assert r.lower_bound <= k <= r.upper_bound, (inst.label, t)
+            assert r.injective in (None, k >= inst.n), (inst.label, t)
+            if t == inst.n or (t > inst.n and k >= t):
+                assert r.injective == (k >= inst.n), (inst.label, t)
+            if k >= t:
+                assert r.lower_bound >= t, (inst.label, t)
+                if r.lower_bound == t and t < inst.n and r.upper_bound >= inst.n:
+                    assert r.injective is None
+            else:
+                assert r.upper_bound < t, (inst.label, t)
+            checked += 1
+    assert checked > 200
+
+
+def test_threshold_proofs_pass_the_independent_checker() -> None:
+    """A recorded proof of ``k* >= t`` for t below n (and above it) verifies, and claims t."""
+    from reluinj.empirical.proof_check import check_proof
+
+    for s in range(3):
+        A = sample_A(7, 42, s)
+        k = solve_oracle(A).kstar
+        for t in (max(1, k - 2), k):
+            r = solve_oracle(A, decision=True, threshold=t, record_proof=True)
+            assert r.lower_bound == t and r.proof is not None
+            rep = check_proof(A, r.proof.to_json_dict())
+            assert rep.valid and rep.threshold == t, rep.message
+
+
+def test_bad_threshold_is_refused_clearly() -> None:
+    A = sample_A(5, 30, 0)
+    for bad in (0, -3, 2.5, True, "7"):
+        with pytest.raises(ReluInjError, match="threshold must be an integer >= 1"):
+            solve_oracle(A, decision=True, threshold=bad)
+    with pytest.raises(ReluInjError, match="threshold applies to decision=True"):
+        solve_oracle(A, threshold=3)
+
+
 def test_registry_and_bad_options() -> None:
     A = sample_A(5, 30, 0)
     assert solve(A, "oracle").kstar == solve_oracle(A).kstar
