@@ -4,7 +4,8 @@
                 [--backend loky|dask [--scheduler ADDRESS | --local-cluster N]]
     reluinj verify DIR [--quarantine] [--json]            check every file of a results directory
     reluinj solve (--n N --m M --seed S | --matrix FILE.npy) [--method NAME] [--decision]
-                  [--time-limit SEC] [--certificate FILE] --json     k*(A) of one matrix
+                  [--threshold T] [--time-limit SEC] [--certificate FILE] --json
+                                                          k*(A) of one matrix (or k* >= T?)
     reluinj analyze DIR [--json]                          P(injective), Wilson CI, mean k*
     reluinj analyze DIR --fits [--json]                   alpha_50(n), alpha_inf, e(alpha) fits
     reluinj report DIR                                    DIR/report.md + fit figures
@@ -240,9 +241,22 @@ def load_matrix_file(path: str | Path) -> np.ndarray:
         raise CLIError(f"--matrix {p}: {exc}") from None
 
 
+def _certify_threshold(path: str, res: Any, A: np.ndarray, t: int) -> str:
+    """Write the proof of ``k* >= t`` (``--threshold`` with ``--certificate``); the message."""
+    if res.lower_bound >= t and res.proof is not None:
+        from reluinj.empirical.proof import write_proof
+
+        write_proof(path, res.proof, A)
+        return f"wrote the proof of k* >= {t} to {path}"
+    if res.upper_bound < t:
+        return (f"nothing to certify: k* < {t}; the witness u (#{{<a_i,u> > 0}} = "
+                f"{res.upper_bound}) is the certificate")
+    return f"nothing to certify: k* >= {t} was not decided (status {res.status}); no proof written"
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
     from reluinj.empirical.sampling import sample_A
-    from reluinj.empirical.solve import get_method, solve
+    from reluinj.empirical.solve import ALIASES, get_method, solve
 
     gen = [args.n is not None, args.m is not None, args.seed is not None]
     if args.matrix is not None:
@@ -275,9 +289,17 @@ def cmd_solve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.certificate is not None:
         options["record_proof"] = True
+    decision = args.decision
+    t = n  # the claim a certificate proves: k* >= t
+    if args.threshold is not None:
+        if ALIASES.get(args.method, args.method) != "oracle":
+            raise CLIError(f"--threshold: method {args.method!r} cannot decide k* >= T; use "
+                           "--method exact (the oracle)")
+        decision, t = True, args.threshold
+        options["threshold"] = t
     with _stdout_to_stderr():
         try:
-            res = solve(A, args.method, decision=args.decision, time_limit=args.time_limit,
+            res = solve(A, args.method, decision=decision, time_limit=args.time_limit,
                         **options)
         except TypeError as exc:
             if "record_proof" not in str(exc):
@@ -288,10 +310,18 @@ def cmd_solve(args: argparse.Namespace) -> int:
             ) from None
     out = res.to_dict()
     out.update(source)
+    if args.threshold is not None:
+        out["threshold"] = t
+        out["kstar_at_least_threshold"] = (True if res.lower_bound >= t
+                                           else False if res.upper_bound < t else None)
     if note:
         out["note"] = note
     cert_msg = None
-    if args.certificate is not None:
+    if args.certificate is not None and args.threshold is not None and t != n:
+        cert_msg = _certify_threshold(args.certificate, res, A, t)
+        out["certificate"] = str(args.certificate) if cert_msg.startswith("wrote") else None
+        print(f"reluinj: {cert_msg}", file=sys.stderr)
+    elif args.certificate is not None:
         if res.injective is True:
             if res.proof is None:
                 raise CLIError(
@@ -676,6 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="solver (default: auto = the exact oracle where affordable, else "
                         "witness search + packing lower bound; exact = the oracle always)")
     s.add_argument("--decision", action="store_true", help="only decide k* >= n (injectivity)")
+    s.add_argument("--threshold", type=_int_range(1, 10**9), default=None, metavar="T",
+                   help="decide k* >= T instead (a Tukey-depth query; implies --decision; "
+                        "method exact only); with --certificate the proof of k* >= T is written")
     s.add_argument("--time-limit", type=_time_limit, default=None, metavar="SEC",
                    help="seconds; beyond it the answer has bounds only")
     s.add_argument("--certificate", metavar="FILE", help="write a proof of injectivity to FILE")

@@ -88,6 +88,10 @@ def bad_cases(d):
         (["solve", "--matrix", d / "good.npy", "--n", "4"], "not both"),
         (["solve", "--n", "4", "--m", "12", "--seed", "1", "--method", "quantum"], "'quantum'"),
         (["solve", "--n", "4", "--m", "12", "--seed", "1", "--time-limit", "-1"], "--time-limit"),
+        (["solve", "--n", "4", "--m", "12", "--seed", "1", "--threshold", "0"], "--threshold"),
+        (["solve", "--n", "4", "--m", "12", "--seed", "1", "--threshold", "x"], "--threshold"),
+        (["solve", "--n", "4", "--m", "12", "--seed", "1", "--method", "enum", "--threshold", "2"],
+         "cannot decide k* >= T"),
         (["analyze", d / "nowhere", "--json"], "not found"),
         (["analyze", d / "nodata", "--json"], "not a results directory"),
         (["plot", d / "nowhere"], "not found"),
@@ -161,6 +165,33 @@ def test_solve_certificate_with_a_method_without_proofs_is_refused(tmp_path, cap
                         "--certificate", tmp_path / "p.json", "--json")
     assert rc == 2 and "cannot record proofs" in err and out == ""
     assert not (tmp_path / "p.json").exists()
+
+
+def test_solve_threshold_decides_and_certifies_k_at_least_t(tmp_path, capsys):
+    """--threshold T decides k* >= T (against the exact k* of the same matrix, computed by
+    enumeration); a proof of k* >= T (T below n too) is written and `reluinj check` accepts it;
+    above k* the witness answers and no proof is written."""
+    from reluinj.empirical.enumeration import kstar_enumeration
+    from reluinj.empirical.sampling import sample_A
+
+    A = sample_A(5, 30, 2)
+    np.save(tmp_path / "A.npy", A)
+    k, _ = kstar_enumeration(A)
+    assert k >= 3
+    for t in (2, k, k + 1):
+        cert = tmp_path / f"p{t}.json"
+        rc, out, err = call(capsys, "solve", "--matrix", tmp_path / "A.npy", "--method", "exact",
+                            "--threshold", t, "--certificate", cert, "--json")
+        r = strict_json(out)
+        assert rc == 0 and r["threshold"] == t and r["decision"] is True
+        assert r["kstar_at_least_threshold"] is (k >= t)
+        if k >= t:
+            assert r["lower_bound"] >= t and r["certificate"] == str(cert)
+            rc, out, _ = call(capsys, "check", tmp_path / "A.npy", cert)
+            assert rc == 0 and out.startswith("VALID") and f">= {t} proven" in out
+        else:
+            assert r["upper_bound"] < t and r["certificate"] is None and not cert.exists()
+            assert "nothing to certify" in err
 
 
 @pytest.fixture
