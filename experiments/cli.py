@@ -241,17 +241,19 @@ def load_matrix_file(path: str | Path) -> np.ndarray:
         raise CLIError(f"--matrix {p}: {exc}") from None
 
 
-def _certify_threshold(path: str, res: Any, A: np.ndarray, t: int) -> str:
-    """Write the proof of ``k* >= t`` (``--threshold`` with ``--certificate``); the message."""
+def _certify_threshold(path: str, res: Any, A: np.ndarray, t: int) -> tuple[bool, str]:
+    """Write the proof of ``k* >= t`` (``--threshold`` with ``--certificate``) if there is one;
+    returns (written, message)."""
     if res.lower_bound >= t and res.proof is not None:
         from reluinj.empirical.proof import write_proof
 
         write_proof(path, res.proof, A)
-        return f"wrote the proof of k* >= {t} to {path}"
+        return True, f"wrote the proof of k* >= {t} to {path}"
     if res.upper_bound < t:
-        return (f"nothing to certify: k* < {t}; the witness u (#{{<a_i,u> > 0}} = "
-                f"{res.upper_bound}) is the certificate")
-    return f"nothing to certify: k* >= {t} was not decided (status {res.status}); no proof written"
+        return False, (f"nothing to certify: k* < {t}; the witness u (#{{<a_i,u> > 0}} = "
+                       f"{res.upper_bound}) is the certificate")
+    return False, (f"nothing to certify: k* >= {t} was not decided (status {res.status}); no "
+                   "proof written")
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -318,8 +320,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         out["note"] = note
     cert_msg = None
     if args.certificate is not None and args.threshold is not None and t != n:
-        cert_msg = _certify_threshold(args.certificate, res, A, t)
-        out["certificate"] = str(args.certificate) if cert_msg.startswith("wrote") else None
+        written, cert_msg = _certify_threshold(args.certificate, res, A, t)
+        out["certificate"] = str(args.certificate) if written else None
         print(f"reluinj: {cert_msg}", file=sys.stderr)
     elif args.certificate is not None:
         if res.injective is True:
