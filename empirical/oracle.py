@@ -83,7 +83,10 @@ Switches (keyword options; each can be changed without changing any answer, whic
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -408,6 +411,9 @@ def solve_oracle(
     time_limit: float | None = None,
     node_limit: int | None = None,
     record_proof: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress_every: float = 1.0,
+    interruptible: bool = False,
     **switches: Any,
 ) -> SolveResult:
     """Exact ``k*(A)`` (or the decision ``k* >= t``) by branch-and-bound; see module docstring.
@@ -419,7 +425,14 @@ def solve_oracle(
     witness below ``n`` was met.  (``info["primal"]``'s "below n" then means below ``t``.)
 
     ``time_limit`` (s) and ``node_limit`` stop the search with status ``"time_limit"`` /
-    ``"node_limit"`` and the proven bounds (never a guess).  ``record_proof=True`` attaches a
+    ``"node_limit"`` and the proven bounds (never a guess).  ``progress``: called about every
+    ``progress_every`` seconds of search with ``{"elapsed_s", "nodes", "lower_bound",
+    "upper_bound", "depth"}`` (the bounds proven so far); the kernel then stops and resumes
+    where it stopped, so the search, its answer and its node count are the same with or without
+    it.  ``interruptible=True`` (main thread only; the command line's ``solve`` uses it): Ctrl-C
+    (SIGINT) ends the search at the next stop, within ``progress_every`` seconds, with status
+    ``"interrupted"`` and the proven bounds; otherwise Ctrl-C raises KeyboardInterrupt as usual
+    once the kernel returns.  ``record_proof=True`` attaches a
     :class:`reluinj.empirical.proof.Proof` of the lower bound to ``result.proof`` (exhausted
     searches with ``k* >= 1``; see :mod:`reluinj.empirical.proof`).
     """
@@ -429,6 +442,12 @@ def solve_oracle(
     m, n = A.shape
     opts = _options(switches)
     thr = _threshold(threshold, decision, n)
+    if (isinstance(progress_every, bool) or not isinstance(progress_every, (int, float))
+            or not 0 < progress_every < float("inf")):
+        raise ReluInjError(f"progress_every must be a positive number of seconds, got "
+                           f"{progress_every!r}")
+    if progress is not None and not callable(progress):
+        raise ReluInjError(f"progress must be a callable taking one dict, got {progress!r}")
     pre = preprocess(A, screen=False)
     if pre.trivial is not None:
         return trivial_result(pre, "oracle", decision=decision, t0=t_start)
@@ -477,34 +496,56 @@ def solve_oracle(
     local_best = None  # the count of the heuristic's witness, if it found one
     if primal_at is not None and primal_at < user_limit:
         stt[oc.S_NODE_LIMIT] = primal_at
-    while True:
-        rc = oc.search(B, wt, BT, BB, opt, fopt, stt, cnt, *S.args())
-        if rc == oc.RC_NODE_LIMIT and primal_at is not None and cnt[oc.C_NODES] < user_limit:
-            primal_at = None
-            stt[oc.S_NODE_LIMIT] = user_limit
-            # decision mode: a witness below t ends the search; exact mode: one below the best
-            # count lowers the threshold t, as an incumbent of the search itself would
-            below = thr if decision else int(stt[oc.S_BEST])
-            hit = _primal_witness(pre.A, pre.An, below if decision else None,
-                                  int(opts["primal_restarts"]), time_limit, t_start, below)
-            primal_info = _PRIMAL_INFO[decision][hit is not None]
-            if hit is None:
+    # progress / Ctrl-C: the kernel runs in slices of progress_every seconds (its deadline),
+    # resuming exactly where it stopped
+    user_deadline = int(stt[oc.S_DEADLINE])
+    every = int(progress_every * tps) if (progress is not None or interruptible) else None
+    next_stop = 0 if every is None else read_ticks() + every  # the end of the current slice
+    stop = _SigintFlag(interruptible)
+    with stop:
+        while True:
+            if every is not None:
+                stt[oc.S_DEADLINE] = min(user_deadline, next_stop)
+            rc = oc.search(B, wt, BT, BB, opt, fopt, stt, cnt, *S.args())
+            if rc == oc.RC_DEADLINE and every is not None and read_ticks() < user_deadline:
+                next_stop = read_ticks() + every
+                if not stop.raised and progress is not None:
+                    ub = int(stt[oc.S_BEST])
+                    ub = m_eff if ub > m_eff else ub
+                    progress({"elapsed_s": time.perf_counter() - t_start,
+                              "nodes": int(cnt[oc.C_NODES]),
+                              "lower_bound": min(S.lower_bound(stt), ub), "upper_bound": ub,
+                              "depth": int(stt[oc.S_DEPTH])})
+                if stop.raised:
+                    break
                 continue
-            local_best = hit[1]
-            S.best_u[:] = hit[0]
-            stt[oc.S_BEST] = hit[1]
-            if decision:
-                rc = oc.RC_FOUND
+            if rc == oc.RC_NODE_LIMIT and primal_at is not None and cnt[oc.C_NODES] < user_limit:
+                primal_at = None
+                stt[oc.S_NODE_LIMIT] = user_limit
+                # decision mode: a witness below t ends the search; exact mode: one below the best
+                # count lowers the threshold t, as an incumbent of the search itself would
+                below = thr if decision else int(stt[oc.S_BEST])
+                hit = _primal_witness(pre.A, pre.An, below if decision else None,
+                                      int(opts["primal_restarts"]), time_limit, t_start, below)
+                primal_info = _PRIMAL_INFO[decision][hit is not None]
+                if hit is None:
+                    continue
+                local_best = hit[1]
+                S.best_u[:] = hit[0]
+                stt[oc.S_BEST] = hit[1]
+                if decision:
+                    rc = oc.RC_FOUND
+                    break
+                stt[oc.S_T] = min(int(stt[oc.S_T]), hit[1])
+                continue
+            if rc != oc.RC_GROW:
                 break
-            stt[oc.S_T] = min(int(stt[oc.S_T]), hit[1])
-            continue
-        if rc != oc.RC_GROW:
-            break
-        before = (S.sizes(), int(stt[oc.S_NPOOL]))
-        S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
-        if (S.sizes(), int(stt[oc.S_NPOOL])) == before:  # never loop on RC_GROW
-            raise RuntimeError("oracle: internal error: the search asked for buffer room that "
-                               "was not added (please report)")
+            before = (S.sizes(), int(stt[oc.S_NPOOL]))
+            S.grow(stt, record_proof, int(stt[oc.S_DEPTH]))
+            if (S.sizes(), int(stt[oc.S_NPOOL])) == before:  # never loop on RC_GROW
+                raise RuntimeError("oracle: internal error: the search asked for buffer room that "
+                                   "was not added (please report)")
+    stt[oc.S_DEADLINE] = user_deadline
     if opts["keep_state"]:  # for analysis: the kernel buffers of this solve
         solve_oracle.last_state = (B, S, stt, cnt)  # type: ignore[attr-defined]
     if rc == oc.RC_DEGENERATE:
@@ -530,7 +571,8 @@ def solve_oracle(
                 raise AssertionError(f"oracle: exhausted with bounds [{lower}, {upper}]")
     else:
         lower = min(S.lower_bound(stt), upper)
-        status = "time_limit" if rc == oc.RC_DEADLINE else "node_limit"
+        status = ("interrupted" if stop.raised
+                  else "time_limit" if rc == oc.RC_DEADLINE else "node_limit")
     info = _info(cnt, tps, stt, opts)
     info.update(info_pre)
     if decision:
@@ -558,6 +600,29 @@ def solve_oracle(
     elif record_proof:
         info["proof"] = "none: only exhausted searches proving k* >= 1 have a proof"
     return res
+
+
+class _SigintFlag:
+    """While active (``with``), SIGINT sets ``raised`` instead of raising KeyboardInterrupt, so the
+    search can stop between kernel slices with its state intact.  Inactive when not asked for or
+    outside the main thread (there Ctrl-C behaves as usual)."""
+
+    def __init__(self, active: bool):
+        self.active = active and threading.current_thread() is threading.main_thread()
+        self.raised = False
+        self._old: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.raised = True
+
+    def __enter__(self) -> _SigintFlag:
+        if self.active:
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, self._old)
 
 
 def _threshold(threshold: Any, decision: bool, n: int) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 #: Status values.  ``optimal``: k* is exact.  ``decided``: decision mode answered "k* >= n?"
-#: (k* itself may be unknown).  ``time_limit`` / ``node_limit``: stopped early; only the bounds
-#: hold and ``injective`` is None unless the bounds already decide it.
-STATUSES = ("optimal", "decided", "time_limit", "node_limit")
+#: (k* itself may be unknown).  ``time_limit`` / ``node_limit`` / ``interrupted`` (Ctrl-C in an
+#: interruptible solve): stopped early; only the bounds hold and ``injective`` is None unless the
+#: bounds already decide it.
+STATUSES = ("optimal", "decided", "time_limit", "node_limit", "interrupted")
 
 
 @dataclass

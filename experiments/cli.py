@@ -241,6 +241,25 @@ def load_matrix_file(path: str | Path) -> np.ndarray:
         raise CLIError(f"--matrix {p}: {exc}") from None
 
 
+class _SolveBar:
+    """Status line of one long oracle solve on stderr (shown after 2 s): nodes, rate and the
+    bounds proven so far.  No ETA: the size of a branch-and-bound search is not known ahead."""
+
+    def __init__(self, desc: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=None, unit="node", unit_scale=True, file=sys.stderr, delay=2.0,
+                        desc=desc, dynamic_ncols=True, leave=False)
+
+    def __call__(self, snap: dict[str, Any]) -> None:
+        self.bar.set_postfix_str(f"{snap['lower_bound']} <= k* <= {snap['upper_bound']}, depth "
+                                 f"{snap['depth']}", refresh=False)
+        self.bar.update(snap["nodes"] - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _certify_threshold(path: str, res: Any, A: np.ndarray, t: int) -> tuple[bool, str]:
     """Write the proof of ``k* >= t`` (``--threshold`` with ``--certificate``) if there is one;
     returns (written, message)."""
@@ -299,6 +318,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
                            "--method exact (the oracle)")
         decision, t = True, args.threshold
         options["threshold"] = t
+    bar = None
+    if ALIASES.get(args.method, args.method) == "oracle":
+        # Ctrl-C ends the search with the bounds proven so far (status "interrupted")
+        options["interruptible"] = True
+        if not args.no_progress and sys.stderr.isatty():
+            bar = _SolveBar(f"oracle, k* >= {t}?" if decision else "oracle, k*")
+            options["progress"] = bar
     with _stdout_to_stderr():
         try:
             res = solve(A, args.method, decision=decision, time_limit=args.time_limit,
@@ -310,6 +336,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
                 f"--certificate: method {args.method!r} cannot record proofs of injectivity; "
                 "use a method that does (e.g. the exact oracle)"
             ) from None
+        finally:
+            if bar is not None:
+                bar.close()
     out = res.to_dict()
     out.update(source)
     if args.threshold is not None:
@@ -350,6 +379,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(repr(res))
         if res.witness is not None:
             print("witness:", np.array2string(np.asarray(res.witness), precision=6))
+    if res.status == "interrupted":
+        print(f"reluinj: interrupted after {res.nodes} nodes; proven so far: "
+              f"{res.lower_bound} <= k* <= {res.upper_bound}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 
@@ -714,6 +747,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=_time_limit, default=None, metavar="SEC",
                    help="seconds; beyond it the answer has bounds only")
     s.add_argument("--certificate", metavar="FILE", help="write a proof of injectivity to FILE")
+    s.add_argument("--no-progress", action="store_true",
+                   help="no status line (the exact oracle shows nodes, rate and the proven bounds "
+                        "on a terminal after 2 s; Ctrl-C ends it with those bounds, status "
+                        "'interrupted', exit status 130)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_solve)
 

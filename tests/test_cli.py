@@ -194,6 +194,32 @@ def test_solve_threshold_decides_and_certifies_k_at_least_t(tmp_path, capsys):
             assert "nothing to certify" in err
 
 
+def test_solve_ctrl_c_prints_the_bounds_proven_so_far():
+    """SIGINT to a running `reluinj solve --method exact` ends the search within about a second:
+    exit status 130, one JSON object with status 'interrupted' and bounds that hold."""
+    import signal
+    import time
+
+    from reluinj.empirical.oracle import solve_oracle
+    from reluinj.empirical.sampling import sample_A
+
+    solve_oracle(sample_A(6, 30, 0))  # the kernel in the numba cache, so the child starts fast
+    p = subprocess.Popen([sys.executable, "-m", "reluinj.experiments.cli", "solve", "--n", "18",
+                          "--m", "126", "--seed", "0", "--method", "exact", "--decision",
+                          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6.0)  # the whole decision takes 25-40 s on one core
+    p.send_signal(signal.SIGINT)
+    t0 = time.perf_counter()
+    out, err = p.communicate(timeout=120)
+    assert time.perf_counter() - t0 < 10
+    assert p.returncode == 130, err
+    r = strict_json(out)
+    assert r["status"] == "interrupted" and "proven so far" in err
+    assert 0 <= r["lower_bound"] <= r["upper_bound"] and r["nodes"] > 0
+    chk = check_witness(sample_A(18, 126, 0), np.array(r["witness"]))
+    assert chk.strict and chk.positives == r["upper_bound"]
+
+
 @pytest.fixture
 def proof_method(monkeypatch):
     """A registered method that records proofs: the numba oracle (registered here if the

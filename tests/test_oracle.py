@@ -343,6 +343,51 @@ def test_bad_threshold_is_refused_clearly() -> None:
         solve_oracle(A, threshold=3)
 
 
+def test_progress_reports_do_not_change_the_search() -> None:
+    """With a progress callback the kernel stops every ``progress_every`` seconds and resumes:
+    the same nodes, answer and witness as one uninterrupted run; every report's bounds bracket
+    the final answer and the node counts increase."""
+    for decision, n, seed in ((True, 13, 0), (False, 11, 1)):
+        A = sample_A(n, 7 * n, seed)
+        ref = solve_oracle(A, decision=decision)
+        snaps: list[dict] = []
+        r = solve_oracle(A, decision=decision, progress=snaps.append, progress_every=0.005)
+        assert (r.nodes, r.status, r.lower_bound, r.upper_bound) == (
+            ref.nodes, ref.status, ref.lower_bound, ref.upper_bound)
+        assert np.array_equal(r.witness, ref.witness)
+        assert len(snaps) >= 3
+        assert [s["nodes"] for s in snaps] == sorted(s["nodes"] for s in snaps)
+        k = solve_oracle(A).kstar
+        for s in snaps:
+            assert s["lower_bound"] <= k <= s["upper_bound"]
+
+
+def test_interruptible_solve_stops_on_sigint_with_proven_bounds() -> None:
+    """SIGINT during an interruptible solve ends it at the next stop with status
+    'interrupted' and bounds that hold (checked against the full solve); without
+    ``interruptible`` the same signal raises KeyboardInterrupt as usual."""
+    import os
+    import signal
+
+    A = sample_A(12, 84, 2)
+    full = solve_oracle(A)
+    calls = []
+
+    def ctrl_c(snap: dict) -> None:
+        calls.append(snap)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    r = solve_oracle(A, progress=ctrl_c, progress_every=0.002, interruptible=True)
+    assert r.status == "interrupted" and len(calls) == 2
+    assert r.lower_bound <= full.kstar <= r.upper_bound and r.nodes < full.nodes
+    _check_result(A, r)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        solve_oracle(A, progress=ctrl_c, progress_every=0.002)
+
+
 def test_registry_and_bad_options() -> None:
     A = sample_A(5, 30, 0)
     assert solve(A, "oracle").kstar == solve_oracle(A).kstar
@@ -359,6 +404,11 @@ def test_registry_and_bad_options() -> None:
         solve_oracle(A, decision=True, primal_nodes=0)
     with pytest.raises(ReluInjError, match="repack_min_gap must be an integer >= 1"):
         solve_oracle(A, repack_min_gap=1.5)
+    for bad in (0, -1.0, float("nan"), True, "1"):
+        with pytest.raises(ReluInjError, match="progress_every must be a positive number"):
+            solve_oracle(A, progress_every=bad)
+    with pytest.raises(ReluInjError, match="progress must be a callable"):
+        solve_oracle(A, progress=3)
     assert set(DEFAULTS) >= {"packing", "repack", "pool", "lp", "force"}
 
 
