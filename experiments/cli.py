@@ -4,8 +4,8 @@
                 [--backend loky|dask [--scheduler ADDRESS | --local-cluster N]]
     reluinj verify DIR [--quarantine] [--json]            check every file of a results directory
     reluinj solve (--n N --m M --seed S | --matrix FILE.npy) [--method NAME] [--decision]
-                  [--threshold T] [--time-limit SEC] [--certificate FILE] --json
-                                                          k*(A) of one matrix (or k* >= T?)
+                  [--threshold T] [--time-limit SEC] [--certificate FILE] [--no-progress]
+                  --json                                  k*(A) of one matrix (or k* >= T?)
     reluinj analyze DIR [--json]                          P(injective), Wilson CI, mean k*
     reluinj analyze DIR --fits [--json]                   alpha_50(n), alpha_inf, e(alpha) fits
     reluinj report DIR                                    DIR/report.md + fit figures
