@@ -300,8 +300,10 @@ def cmd_solve(args: argparse.Namespace) -> int:
         A = sample_A(args.n, args.m, args.seed)
         source = {"seed": args.seed}
     m, n = A.shape
+    # --threshold without --method: the exact oracle (the only solver that decides k* >= T)
+    method = args.method or ("exact" if args.threshold is not None else "auto")
     with _stdout_to_stderr():
-        get_method(args.method)  # unknown method: one-line error before any work
+        get_method(method)  # unknown method: one-line error before any work
     note = None
     if m < n:
         note = (f"m = {m} < n = {n}: A u = -1 is solvable, so k*(A) = 0 < n and the layer is "
@@ -313,13 +315,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     decision = args.decision
     t = n  # the claim a certificate proves: k* >= t
     if args.threshold is not None:
-        if ALIASES.get(args.method, args.method) != "oracle":
-            raise CLIError(f"--threshold: method {args.method!r} cannot decide k* >= T; use "
+        if ALIASES.get(method, method) != "oracle":
+            raise CLIError(f"--threshold: method {method!r} cannot decide k* >= T; use "
                            "--method exact (the oracle)")
         decision, t = True, args.threshold
         options["threshold"] = t
     bar = None
-    if ALIASES.get(args.method, args.method) == "oracle":
+    if ALIASES.get(method, method) == "oracle":
         # Ctrl-C ends the search with the bounds proven so far (status "interrupted")
         options["interruptible"] = True
         if not args.no_progress and sys.stderr.isatty():
@@ -327,13 +329,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
             options["progress"] = bar
     with _stdout_to_stderr():
         try:
-            res = solve(A, args.method, decision=decision, time_limit=args.time_limit,
+            res = solve(A, method, decision=decision, time_limit=args.time_limit,
                         **options)
         except TypeError as exc:
             if "record_proof" not in str(exc):
                 raise
             raise CLIError(
-                f"--certificate: method {args.method!r} cannot record proofs of injectivity; "
+                f"--certificate: method {method!r} cannot record proofs of injectivity; "
                 "use a method that does (e.g. the exact oracle)"
             ) from None
         finally:
@@ -737,13 +739,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_nonneg_int,
                    help="A = numpy.random.default_rng(SEED).standard_normal((M, N))")
     s.add_argument("--matrix", help="m x n float array saved with numpy.save (.npy)")
-    s.add_argument("--method", default="auto",
+    s.add_argument("--method", default=None,
                    help="solver (default: auto = the exact oracle where affordable, else "
-                        "witness search + packing lower bound; exact = the oracle always)")
+                        "witness search + packing lower bound; exact = the oracle always; with "
+                        "--threshold the default is exact)")
     s.add_argument("--decision", action="store_true", help="only decide k* >= n (injectivity)")
     s.add_argument("--threshold", type=_int_range(1, 10**9), default=None, metavar="T",
-                   help="decide k* >= T instead (a Tukey-depth query; implies --decision; "
-                        "method exact only); with --certificate the proof of k* >= T is written")
+                   help="decide k* >= T instead (a Tukey-depth query; implies --decision and, "
+                        "by default, --method exact, the one solver that can); with "
+                        "--certificate the proof of k* >= T is written")
     s.add_argument("--time-limit", type=_time_limit, default=None, metavar="SEC",
                    help="seconds; beyond it the answer has bounds only")
     s.add_argument("--certificate", metavar="FILE", help="write a proof of injectivity to FILE")

@@ -180,7 +180,8 @@ def test_solve_threshold_decides_and_certifies_k_at_least_t(tmp_path, capsys):
     assert k >= 3
     for t in (2, k, k + 1):
         cert = tmp_path / f"p{t}.json"
-        rc, out, err = call(capsys, "solve", "--matrix", tmp_path / "A.npy", "--method", "exact",
+        method = ("--method", "exact") if t != k else ()  # --threshold alone: exact by default
+        rc, out, err = call(capsys, "solve", "--matrix", tmp_path / "A.npy", *method,
                             "--threshold", t, "--certificate", cert, "--json")
         r = strict_json(out)
         assert rc == 0 and r["threshold"] == t and r["decision"] is True
